@@ -1,0 +1,242 @@
+"""What every learned agent shares: env stepping, seeding, `predict` with shape checks, save/load, checkpoints.
+
+An algorithm subclasses `Agent` and writes `build` (networks, optimizers), `iterate` (collect and update once),
+`_predict` and its state hooks; the loop around it (evaluation, checkpoints, logging) lives in trainer.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import random
+import warnings
+from collections import deque
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.utils import EzPickle
+from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
+
+from appliedrl.agents.checkpoint import atomic_torch_save, load_file
+from appliedrl.agents.config import AgentConfig, config_to_dict, make_config
+from appliedrl.agents.networks import mask_size
+from appliedrl.agents.normalize import ObservationNormalizer
+from appliedrl.agents.vec_env import (EpisodeTracker, VecStep, VecStepper, action_mask_from_info, check_finite,
+                                      make_vec_env)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def check_observation_batch(obs: Any, space: spaces.Space) -> tuple[np.ndarray, bool]:
+    """Return (batch, was_single); raise a ValueError naming the expected shape otherwise."""
+    array = np.asarray(obs, dtype=np.float32)
+    shape = tuple(space.shape)
+    if array.shape == shape:
+        return array[None], True
+    if array.ndim == len(shape) + 1 and array.shape[1:] == shape:
+        return array, False
+    raise ValueError(f"predict got an observation of shape {array.shape}; expected {shape} or (batch, {', '.join(map(str, shape))})")
+
+
+class Agent:
+    """Base class of the learned agents; see the module docstring."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[AgentConfig]]
+    supported_actions: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Discrete, spaces.MultiDiscrete, spaces.Box)
+
+    def __init__(self, env: str | VectorEnv | None = None, config: AgentConfig | None = None, seed: int = 0,
+                 env_kwargs: dict[str, Any] | None = None, *, observation_space: spaces.Space | None = None,
+                 action_space: spaces.Space | None = None) -> None:
+        self.config = config if config is not None else self.Config()
+        if not isinstance(self.config, self.Config):
+            raise TypeError(f"{self.name} needs a {self.Config.__name__}, got {type(self.config).__name__}")
+        self.config.validate()
+        self.seed, self.env_kwargs = seed, dict(env_kwargs or {})
+        self.env_id = env if isinstance(env, str) else None
+        torch.set_num_threads(self.config.torch_threads)
+        seed_everything(seed)
+        self.envs: VectorEnv | None = None
+        if isinstance(env, str):
+            self.envs = make_vec_env(env, self.config.n_envs, self.config.vectorization, self.env_kwargs)
+        elif env is not None:
+            self.envs = env
+            self.config = dataclasses.replace(self.config, n_envs=env.num_envs)
+        if self.envs is not None:
+            observation_space, action_space = self.envs.single_observation_space, self.envs.single_action_space
+        if observation_space is None or action_space is None:
+            raise ValueError("give an env, or both observation_space and action_space")
+        if not isinstance(action_space, self.supported_actions):
+            names = ", ".join(s.__name__ for s in self.supported_actions)
+            raise TypeError(f"{self.name} does not support action space {action_space}; supported: {names}")
+        self.observation_space, self.action_space = observation_space, action_space
+        self.mask_dim = mask_size(action_space)
+        self.device = torch.device(self.config.device)
+        self.obs_normalizer: ObservationNormalizer | None = None
+        self.num_timesteps, self.total_timesteps = 0, 0
+        # The agent's own random streams, so that two agents in one process do not disturb each other.
+        self.rng = np.random.default_rng(seed)
+        self.torch_rng = torch.Generator(self.device).manual_seed(seed)
+        self.build()
+        if self.envs is not None:
+            self.n_envs = self.envs.num_envs
+            self.episode_returns: deque[float] = deque(maxlen=100)
+            self._reset_envs(seed)
+
+    # --- hooks an algorithm writes -------------------------------------------------------------------------
+    def build(self) -> None:
+        """Create networks and optimizers from self.config, self.observation_space, self.action_space."""
+        raise NotImplementedError
+
+    def iterate(self) -> dict[str, float]:
+        """Collect experience and update once; return metrics to log."""
+        raise NotImplementedError
+
+    def _predict(self, obs: torch.Tensor, mask: torch.Tensor | None, deterministic: bool) -> np.ndarray:
+        """Env-ready actions for a batch of (normalised) observations."""
+        raise NotImplementedError
+
+    def policy_state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_policy_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def training_state(self) -> dict[str, Any]:
+        """Optimizer, buffers and counters beyond the policy, for exact resumption."""
+        return {}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    # --- environment stepping ------------------------------------------------------------------------------
+    def _reset_envs(self, seed: int) -> None:
+        self.stepper = VecStepper(self.envs)
+        obs, info = self.stepper.reset(seed=seed)
+        self.envs.action_space.seed(seed)
+        check_finite(self.num_timesteps, observation=obs)
+        self.obs = self.normalize(obs, update=True)
+        self.mask = action_mask_from_info(info, self.n_envs)
+        self.episodes = EpisodeTracker(self.n_envs)
+
+    def normalize(self, obs: np.ndarray, update: bool = False) -> np.ndarray:
+        if self.obs_normalizer is None:
+            return np.asarray(obs, dtype=np.float32)
+        return self.obs_normalizer(obs, update=update)
+
+    def env_step(self, actions: np.ndarray) -> VecStep:
+        """Step all envs; count steps, check for NaN/inf, record finished episodes."""
+        step = self.stepper.step(actions)
+        self.num_timesteps += self.n_envs
+        check_finite(self.num_timesteps, observation=step.obs, reward=step.rewards)
+        if step.same_step and step.done.any():
+            check_finite(self.num_timesteps, final_observation=step.last_obs(step.done))
+        for episode_return, _ in self.episodes.update(step.rewards, step.done, step.valid):
+            self.episode_returns.append(episode_return)
+        return step
+
+    # --- inference -----------------------------------------------------------------------------------------
+    def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
+        """Actions for one observation or a batch; `mask` flags the legal actions (True/1 = allowed)."""
+        batch, single = check_observation_batch(obs, self.observation_space)
+        mask_tensor = None
+        if mask is not None:
+            if not self.mask_dim:
+                raise ValueError(f"action masks need a discrete action space, not {self.action_space}")
+            mask_array = np.asarray(mask, dtype=bool).reshape(len(batch), -1)
+            if mask_array.shape[1] != self.mask_dim:
+                raise ValueError(f"action mask has {mask_array.shape[1]} entries per observation; expected {self.mask_dim}")
+            mask_tensor = torch.as_tensor(mask_array, device=self.device)
+        with torch.no_grad():
+            actions = self._predict(torch.as_tensor(self.normalize(batch), device=self.device), mask_tensor,
+                                    deterministic)
+        return actions[0] if single else actions
+
+    # --- persistence ---------------------------------------------------------------------------------------
+    def _header(self) -> dict[str, Any]:
+        return {"agent": self.name, "config": config_to_dict(self.config), "seed": self.seed,
+                "env_id": self.env_id, "env_kwargs": self.env_kwargs,
+                "observation_space": self.observation_space, "action_space": self.action_space,
+                "policy": self.policy_state(),
+                "obs_normalizer": None if self.obs_normalizer is None else self.obs_normalizer.stats.state_dict()}
+
+    def save(self, path: str | Path) -> None:
+        """Write the policy (weights, normalisation statistics, config, spaces) for `load` and `predict`."""
+        atomic_torch_save(self._header(), Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Agent":
+        """An inference-only agent from a file written by `save` or a training checkpoint."""
+        data = load_file(Path(path))
+        if data.get("agent") != cls.name:
+            raise ValueError(f"{path} holds a {data.get('agent')!r} agent, not {cls.name!r}")
+        agent = cls(None, make_config(cls.Config, data["config"]), data["seed"],
+                    observation_space=data["observation_space"], action_space=data["action_space"])
+        agent.env_id, agent.env_kwargs = data["env_id"], data["env_kwargs"]
+        agent._load_header(data)
+        return agent
+
+    def _load_header(self, data: dict[str, Any]) -> None:
+        self.load_policy_state(data["policy"])
+        if data["obs_normalizer"] is not None:
+            self.obs_normalizer.stats.load_state_dict(data["obs_normalizer"])
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything needed to continue training exactly: policy, optimizer, buffers, RNGs, env state."""
+        state = self._header()
+        state.update(training=self.training_state(), num_timesteps=self.num_timesteps,
+                     total_timesteps=self.total_timesteps, obs=self.obs, mask=self.mask,
+                     episodes=self.episodes, episode_returns=self.episode_returns,
+                     rng={"python": random.getstate(), "numpy": np.random.get_state(),
+                          "torch": torch.get_rng_state(), "agent": self.rng.bit_generator.state,
+                          "agent_torch": self.torch_rng.get_state()},
+                     envs=self._pickled_envs())
+        return state
+
+    def load_checkpoint_state(self, state: dict[str, Any]) -> None:
+        self._load_header(state)
+        self.load_training_state(state["training"])
+        self.num_timesteps, self.total_timesteps = state["num_timesteps"], state["total_timesteps"]
+        random.setstate(state["rng"]["python"])
+        np.random.set_state(state["rng"]["numpy"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.rng.bit_generator.state = state["rng"]["agent"]
+        self.torch_rng.set_state(state["rng"]["agent_torch"])
+        if state["envs"] is not None:
+            self.envs.close()
+            self.envs, self.stepper = pickle.loads(state["envs"])
+            self.obs, self.mask = state["obs"], state["mask"]
+            self.episodes, self.episode_returns = state["episodes"], state["episode_returns"]
+        else:
+            warnings.warn("the environment state could not be saved (async or constructor-pickled envs); "
+                          "resuming starts fresh episodes, so the run will not match an uninterrupted one")
+            self.episode_returns = state["episode_returns"]
+            self._reset_envs(self.seed + self.num_timesteps)
+
+    def _pickled_envs(self) -> bytes | None:
+        """The vector env (and stepper) pickled with full state, or None when that state cannot be captured."""
+        if isinstance(self.envs, AsyncVectorEnv):
+            return None  # the envs live in subprocesses
+        if isinstance(self.envs, SyncVectorEnv) and any(isinstance(e.unwrapped, EzPickle) for e in self.envs.envs):
+            return None  # EzPickle envs (MuJoCo, Box2D) rebuild from constructor arguments, losing their state
+        try:
+            return pickle.dumps((self.envs, self.stepper))
+        except Exception:  # noqa: BLE001 - any unpicklable env falls back to a fresh reset on resume
+            return None
+
+    def learn(self, total_timesteps: int, **kwargs: Any) -> dict[str, Any]:
+        """Train until `total_timesteps` env steps; keyword arguments go to `trainer.train`."""
+        from appliedrl.agents.trainer import train
+
+        return train(self, total_timesteps, **kwargs)
+
+    def close(self) -> None:
+        if self.envs is not None:
+            self.envs.close()

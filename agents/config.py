@@ -1,0 +1,140 @@
+"""Typed agent configs: dataclasses filled from YAML files and `key=value` overrides, unknown keys rejected."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that cannot be used; the message names the valid choices."""
+
+
+@dataclasses.dataclass
+class AgentConfig:
+    """Settings every agent shares: vectorisation, evaluation, checkpoints, logging, device."""
+
+    n_envs: int = 1
+    vectorization: str = "auto"  # auto | sync | async | vector_entry_point (see vec_env.make_vec_env)
+    eval_freq: int = 10_000  # environment steps between evaluations; 0 evaluates only at the end
+    eval_episodes: int = 10
+    checkpoint_freq: int = 100_000  # environment steps between checkpoints; 0 saves only at the end
+    tensorboard: bool = True
+    device: str = "cpu"
+    torch_threads: int = 1  # small networks train fastest on one thread
+
+    def validate(self) -> None:
+        """Raise ConfigError for values that cannot work; subclasses extend it."""
+        _check(self.n_envs >= 1, "n_envs must be >= 1")
+        _check(self.vectorization in ("auto", "sync", "async", "vector_entry_point"),
+               "vectorization must be one of: auto, sync, async, vector_entry_point")
+        _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
+        _check(self.eval_freq >= 0 and self.checkpoint_freq >= 0, "eval_freq and checkpoint_freq must be >= 0")
+        _check(self.torch_threads >= 1, "torch_threads must be >= 1")
+
+
+C = TypeVar("C", bound=AgentConfig)
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def parse_assignments(pairs: list[str] | None, what: str = "--set") -> dict[str, Any]:
+    """Turn ["gamma=0.98", "net_arch=[64, 64]"] into a dict; values are read as YAML scalars or lists."""
+    result: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} expects key=value, got {pair!r}")
+        try:
+            result[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            result[key.strip()] = raw
+    return result
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of key: value")
+    return data
+
+
+def make_config(cls: type[C], *layers: dict[str, Any], agent: str = "") -> C:
+    """Build a `cls` from dict layers (later layers win), coercing types and rejecting unknown keys."""
+    hints = typing.get_type_hints(cls)
+    valid = field_names(cls)
+    values: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key not in hints:
+                label = f" for {agent}" if agent else ""
+                raise ConfigError(f"unknown config key {key!r}{label}; valid keys: {', '.join(valid)}")
+            values[key] = _coerce(key, value, hints[key])
+    config = cls(**values)
+    config.validate()
+    return config
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Convert a YAML value to the annotated type (1e5 read as a string by YAML 1.1 becomes 100000)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in typing.get_args(hint):
+                return None
+        for option in options:
+            try:
+                return _coerce(key, value, option)
+            except ConfigError:
+                continue
+        raise ConfigError(f"config key {key!r} expects {hint}, got {value!r}")
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key {key!r} expects a list, got {value!r}")
+        return [_coerce(key, v, item) for v in value]
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"config key {key!r} expects {hint.__name__}, got {value!r}") from None
+    return value
+
+
+def config_to_dict(config: AgentConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)

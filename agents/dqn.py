@@ -1,0 +1,207 @@
+"""Double DQN (van Hasselt et al. 2016): the online network picks the next action, the target network values it.
+
+Optional dueling head (Q = V + A − mean A), n-step returns and prioritized replay; Huber loss; linear epsilon
+schedule; hard or Polyak target updates. Action masks are respected both when acting and in the target's argmax.
+Hyperparameter names and defaults follow Stable-Baselines3's DQN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+from torch.nn import functional as F
+
+from appliedrl.agents.base import Agent
+from appliedrl.agents.buffers import ReplayBuffer
+from appliedrl.agents.config import AgentConfig, _check
+from appliedrl.agents.networks import MASKED_LOGIT, flat_dim, mlp
+from appliedrl.agents.normalize import ObservationNormalizer
+from appliedrl.agents.vec_env import action_mask_from_info
+
+
+@dataclasses.dataclass
+class DQNConfig(AgentConfig):
+    learning_rate: float = 1e-4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 100  # env steps before the first update
+    batch_size: int = 32
+    tau: float = 1.0  # 1 = hard target copy every target_update_interval steps; < 1 = Polyak every update
+    gamma: float = 0.99
+    train_freq: int = 4  # vector-env steps between updates
+    gradient_steps: int = 1  # updates per train_freq; -1 = one per env step collected
+    target_update_interval: int = 10_000  # env steps
+    exploration_fraction: float = 0.1
+    exploration_initial_eps: float = 1.0
+    exploration_final_eps: float = 0.05
+    max_grad_norm: float = 10.0
+    double_q: bool = True  # False: vanilla DQN target (max of the target network)
+    dueling: bool = False
+    n_step: int = 1
+    prioritized: bool = False
+    prioritized_alpha: float = 0.6
+    prioritized_beta0: float = 0.4  # annealed linearly to 1 over the run
+    normalize_obs: bool = False
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    activation: str = "relu"
+
+    def validate(self) -> None:
+        super().validate()
+        _check(self.buffer_size >= self.batch_size >= 1, "need buffer_size >= batch_size >= 1")
+        _check(0 < self.tau <= 1, "tau must be in (0, 1]")
+        _check(self.train_freq >= 1 and self.target_update_interval >= 1, "train_freq and target_update_interval must be >= 1")
+        _check(self.gradient_steps >= 1 or self.gradient_steps == -1, "gradient_steps must be >= 1 or -1")
+        _check(self.n_step >= 1, "n_step must be >= 1")
+        _check(0 <= self.exploration_fraction <= 1, "exploration_fraction must be in [0, 1]")
+
+
+class QNetwork(nn.Module):
+    """MLP Q-values, with an optional dueling head."""
+
+    def __init__(self, obs_dim: int, n_actions: int, config: DQNConfig) -> None:
+        super().__init__()
+        if config.dueling:
+            self.body = mlp(obs_dim, config.net_arch[:-1], config.net_arch[-1], config.activation, 2**0.5)
+            self.value = nn.Linear(config.net_arch[-1], 1)
+            self.advantage = nn.Linear(config.net_arch[-1], n_actions)
+        else:
+            self.q = mlp(obs_dim, config.net_arch, n_actions, config.activation)
+        self.dueling = config.dueling
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if not self.dueling:
+            return self.q(obs)
+        hidden = F.relu(self.body(obs))
+        advantage = self.advantage(hidden)
+        return self.value(hidden) + advantage - advantage.mean(-1, keepdim=True)
+
+
+def masked(q: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    return q if mask is None else torch.where(mask, q, torch.as_tensor(MASKED_LOGIT, dtype=q.dtype))
+
+
+class DQN(Agent):
+    name = "dqn"
+    Config = DQNConfig
+    supported_actions = (spaces.Discrete,)
+
+    def build(self) -> None:
+        cfg = self.config
+        obs_dim, n_actions = flat_dim(self.observation_space), int(self.action_space.n)
+        self.q_net = QNetwork(obs_dim, n_actions, cfg).to(self.device)
+        self.q_target = QNetwork(obs_dim, n_actions, cfg).to(self.device)
+        self.q_target.load_state_dict(self.q_net.state_dict())
+        self.q_target.requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=cfg.learning_rate)
+        if cfg.normalize_obs:
+            self.obs_normalizer = ObservationNormalizer(self.observation_space.shape)
+        self.replay = ReplayBuffer(cfg.buffer_size, cfg.n_envs, (obs_dim,), self.mask_dim, cfg.gamma, cfg.n_step,
+                                   cfg.prioritized, cfg.prioritized_alpha, self.seed)
+        self.updates = 0
+
+    def exploration_rate(self) -> float:
+        cfg = self.config
+        span = cfg.exploration_fraction * max(self.total_timesteps, 1)
+        progress = 1.0 if span == 0 else min(1.0, self.num_timesteps / span)
+        return cfg.exploration_initial_eps + progress * (cfg.exploration_final_eps - cfg.exploration_initial_eps)
+
+    def _predict(self, obs: torch.Tensor, mask: torch.Tensor | None, deterministic: bool) -> np.ndarray:
+        greedy = masked(self.q_net(obs.flatten(1)), mask).argmax(-1).cpu().numpy() + int(self.action_space.start)
+        if deterministic:
+            return greedy
+        explore = self.rng.random(len(greedy)) < self.config.exploration_final_eps
+        return np.where(explore, self._random_actions(None if mask is None else mask.cpu().numpy(), len(greedy)), greedy)
+
+    def _random_actions(self, mask: np.ndarray | None, n: int) -> np.ndarray:
+        """Uniform over the legal actions: the argmax of random scores that are zero where illegal."""
+        scores = self.rng.random((n, int(self.action_space.n)))
+        if mask is not None:
+            scores = scores * mask
+        return scores.argmax(-1) + int(self.action_space.start)
+
+    def iterate(self) -> dict[str, float]:
+        cfg = self.config
+        before = self.num_timesteps
+        for _ in range(cfg.train_freq):
+            self._step()
+        metrics: dict[str, float] = {"train/epsilon": self.exploration_rate()}
+        if self.num_timesteps >= cfg.learning_starts:
+            steps = cfg.gradient_steps if cfg.gradient_steps > 0 else self.num_timesteps - before
+            losses = [self._update() for _ in range(steps)]
+            metrics["train/loss"] = float(np.mean(losses))
+            metrics["train/n_updates"] = self.updates
+        if cfg.tau == 1.0 and self.num_timesteps // cfg.target_update_interval > before // cfg.target_update_interval:
+            self.q_target.load_state_dict(self.q_net.state_dict())
+        return metrics
+
+    def _step(self) -> None:
+        obs = self.obs.reshape(self.n_envs, -1)
+        with torch.no_grad():
+            q = masked(self.q_net(torch.as_tensor(obs, device=self.device)),
+                       None if self.mask is None else torch.as_tensor(self.mask, device=self.device))
+        actions = q.argmax(-1).cpu().numpy()
+        explore = self.rng.random(self.n_envs) < self.exploration_rate()
+        if explore.any():
+            actions = np.where(explore, self._random_actions(self.mask, self.n_envs) - int(self.action_space.start), actions)
+        step = self.env_step(actions + int(self.action_space.start))
+        real_next = self.normalize(step.last_obs(step.done)).reshape(self.n_envs, -1)
+        next_masks = step.last_masks(self.n_envs)
+        keep = step.valid
+        self.replay.add(obs[keep], actions[keep], step.rewards[keep], real_next[keep], step.terminated[keep],
+                        step.truncated[keep], None if next_masks is None else next_masks[keep], np.flatnonzero(keep))
+        self.obs = self.normalize(step.obs, update=True)
+        self.mask = action_mask_from_info(step.info, self.n_envs)
+
+    def _update(self) -> float:
+        cfg = self.config
+        beta = cfg.prioritized_beta0 + (1 - cfg.prioritized_beta0) * min(1.0, self.num_timesteps / max(self.total_timesteps, 1))
+        batch = self.replay.sample(cfg.batch_size, beta)
+        target = double_dqn_target(self.q_net, self.q_target, batch, cfg.double_q)
+        q = self.q_net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1)
+        loss = (batch["weights"] * F.smooth_l1_loss(q, target, reduction="none")).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+        if cfg.prioritized:
+            self.replay.update_priorities(batch["indices"].numpy(), (q - target).detach().numpy())
+        if cfg.tau < 1.0:
+            with torch.no_grad():
+                for p, p_target in zip(self.q_net.parameters(), self.q_target.parameters()):
+                    p_target.lerp_(p, cfg.tau)
+        self.updates += 1
+        return loss.item()
+
+    def policy_state(self) -> dict[str, Any]:
+        return {"q_net": self.q_net.state_dict()}
+
+    def load_policy_state(self, state: dict[str, Any]) -> None:
+        self.q_net.load_state_dict(state["q_net"])
+
+    def training_state(self) -> dict[str, Any]:
+        return {"q_target": self.q_target.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "replay": self.replay.state_dict(), "updates": self.updates}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        self.q_target.load_state_dict(state["q_target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.replay.load_state_dict(state["replay"])
+        self.updates = state["updates"]
+
+
+@torch.no_grad()
+def double_dqn_target(q_net: nn.Module, q_target: nn.Module, batch: dict[str, torch.Tensor],
+                      double_q: bool = True) -> torch.Tensor:
+    """y = r + γ^k (1 − done) Q_target(s′, argmax_a Q_online(s′, a)), the argmax over legal actions of s′."""
+    mask = batch.get("next_masks")
+    target_q = masked(q_target(batch["next_obs"]), mask)
+    if double_q:
+        best = masked(q_net(batch["next_obs"]), mask).argmax(-1, keepdim=True)
+        next_value = target_q.gather(1, best).squeeze(1)
+    else:
+        next_value = target_q.max(-1).values
+    return batch["rewards"] + batch["discounts"] * (1 - batch["dones"]) * next_value

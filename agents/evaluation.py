@@ -1,0 +1,114 @@
+"""Evaluate any policy (learned agent or heuristic baseline) over seeded episodes run in parallel.
+
+Episodes are spread evenly over the parallel envs and each env runs a fixed quota, so short episodes are not
+over-represented. Domain metrics come from the info of each episode's last step: `is_success` (Gymnasium's
+convention) becomes `success_rate`, and an `episode_metrics` dict is averaged key by key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Protocol
+
+import numpy as np
+
+from appliedrl.agents.vec_env import VecStep, VecStepper, action_mask_from_info, make_vec_env
+
+
+class Policy(Protocol):
+    """What evaluation needs; learned agents and the baselines of appliedrl.domains both implement it."""
+
+    def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray: ...
+
+
+@dataclasses.dataclass
+class EvalResult:
+    returns: np.ndarray
+    lengths: np.ndarray
+    metrics: dict[str, float]
+
+    @property
+    def mean(self) -> float:
+        return float(self.returns.mean())
+
+    @property
+    def std(self) -> float:
+        return float(self.returns.std(ddof=1)) if len(self.returns) > 1 else 0.0
+
+    def confidence_interval(self, level: float = 0.95) -> tuple[float, float]:
+        """Student-t interval for the mean return."""
+        n = len(self.returns)
+        if n < 2:
+            return (self.mean, self.mean)
+        from scipy import stats
+
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * self.std / math.sqrt(n)
+        return (self.mean - half, self.mean + half)
+
+    def to_dict(self, with_ci: bool = True) -> dict[str, Any]:
+        """Summary statistics; the CI needs scipy, which is slow to import, so training summaries skip it."""
+        out = {"mean_return": self.mean, "std_return": self.std, "episodes": len(self.returns),
+               "mean_length": float(self.lengths.mean()), **self.metrics}
+        if with_ci:
+            out["ci95_low"], out["ci95_high"] = self.confidence_interval()
+        return out
+
+
+def evaluate(policy: Policy, env_id: str, episodes: int = 10, seed: int = 0, env_kwargs: dict | None = None,
+             deterministic: bool = True, max_parallel: int = 32) -> EvalResult:
+    """Run `episodes` episodes of `env_id` (seeded from `seed`) with `policy` and collect returns and metrics."""
+    if episodes < 1:
+        raise ValueError("episodes must be >= 1")
+    n = min(episodes, max_parallel)
+    quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
+    envs = make_vec_env(env_id, n, "auto", env_kwargs)
+    stepper = VecStepper(envs)
+    try:
+        obs, info = stepper.reset(seed=seed)  # sub-env i gets seed + i (native vector envs: one stream)
+        mask = action_mask_from_info(info, n)
+        running = np.zeros(n)
+        lengths = np.zeros(n, np.int64)
+        done_count = np.zeros(n, np.int64)
+        returns, episode_lengths, finals = [], [], []
+        while (done_count < quota).any():
+            step = stepper.step(policy.predict(obs, mask=mask, deterministic=deterministic))
+            obs, mask = step.obs, action_mask_from_info(step.info, n)
+            running += step.rewards * step.valid
+            lengths += step.valid
+            for i in np.flatnonzero(step.done & step.valid):
+                if done_count[i] < quota[i]:
+                    returns.append(running[i])
+                    episode_lengths.append(lengths[i])
+                    finals.append(_final_info(step, i))
+                    done_count[i] += 1
+                running[i], lengths[i] = 0.0, 0
+    finally:
+        envs.close()
+    return EvalResult(np.array(returns), np.array(episode_lengths), _domain_metrics(finals))
+
+
+def _final_info(step: VecStep, i: int) -> dict[str, Any]:
+    """Info of env i's last step: `final_info` under SAME_STEP autoreset, the step's own info under NEXT_STEP."""
+    return _env_slice(step.info.get("final_info", {}) if step.same_step else step.info, i)
+
+
+def _env_slice(stacked: dict[str, Any], i: int) -> dict[str, Any]:
+    """Env i's entries of a vector env's stacked info dict (nested dicts included)."""
+    out = {}
+    for key, value in stacked.items():
+        present = stacked.get(f"_{key}")
+        if key.startswith("_") or (present is not None and not present[i]):
+            continue
+        out[key] = _env_slice(value, i) if isinstance(value, dict) else value[i]
+    return out
+
+
+def _domain_metrics(finals: list[dict[str, Any]]) -> dict[str, float]:
+    metrics: dict[str, list[float]] = {}
+    for final in finals:
+        if "is_success" in final:
+            metrics.setdefault("success_rate", []).append(float(final["is_success"]))
+        for key, value in (final.get("episode_metrics") or {}).items():
+            metrics.setdefault(key, []).append(float(value))
+    return {key: float(np.mean(values)) for key, values in metrics.items()}

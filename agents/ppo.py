@@ -1,0 +1,223 @@
+"""PPO (Schulman et al. 2017) with the details of "The 37 implementation details of PPO", and A2C as its
+one-epoch, unclipped special case.
+
+Discrete, MultiDiscrete (with action masks) and Box actions. Separate actor and critic MLPs, orthogonal init,
+Adam eps 1e-5, linear learning-rate annealing, GAE, shuffled minibatch epochs, per-minibatch advantage
+normalisation, clipped surrogate and (optional) clipped value loss, entropy bonus, global gradient clipping,
+optional observation normalisation and return-based reward scaling, optional target-KL early stop.
+Hyperparameter names and defaults follow Stable-Baselines3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from appliedrl.agents.base import Agent
+from appliedrl.agents.buffers import RolloutBuffer
+from appliedrl.agents.config import AgentConfig, _check
+from appliedrl.agents.networks import ActionDistribution, NumpyMLP, flat_dim, mlp
+from appliedrl.agents.normalize import ObservationNormalizer, RewardScaler
+from appliedrl.agents.vec_env import action_mask_from_info
+
+
+@dataclasses.dataclass
+class PPOConfig(AgentConfig):
+    learning_rate: float = 3e-4
+    anneal_lr: bool = True  # linear decay to 0 over the run
+    n_steps: int = 2048  # steps per env per rollout
+    batch_size: int = 64  # minibatch size; 0 = the whole rollout
+    n_epochs: int = 10
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float | None = 0.2  # None: no clipping (A2C)
+    clip_range_vf: float | None = None  # None: unclipped value loss
+    normalize_advantage: bool = True
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = None  # stop the epochs once approx_kl exceeds 1.5 × target_kl
+    normalize_obs: bool = False
+    normalize_reward: bool = False
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    activation: str = "tanh"
+    ortho_init: bool = True
+    log_std_init: float = 0.0
+    optimizer: str = "adam"  # "adam" or "rmsprop" (A2C's)
+
+    def validate(self) -> None:
+        super().validate()
+        _check(self.n_steps >= 1 and self.n_epochs >= 1, "n_steps and n_epochs must be >= 1")
+        _check(self.batch_size >= 0, "batch_size must be >= 0 (0 = whole rollout)")
+        _check(0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma and gae_lambda must be in [0, 1]")
+        _check(self.learning_rate > 0, "learning_rate must be > 0")
+        _check(self.optimizer in ("adam", "rmsprop"), "optimizer must be one of: adam, rmsprop")
+
+
+@dataclasses.dataclass
+class A2CConfig(PPOConfig):
+    """SB3's A2C defaults: 5-step rollouts, one full-batch unclipped update, RMSprop."""
+
+    learning_rate: float = 7e-4
+    anneal_lr: bool = False
+    n_steps: int = 5
+    batch_size: int = 0
+    n_epochs: int = 1
+    gae_lambda: float = 1.0
+    clip_range: float | None = None
+    normalize_advantage: bool = False
+    optimizer: str = "rmsprop"
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and critic MLPs; a state-independent log-std for Box actions."""
+
+    def __init__(self, obs_dim: int, dist: ActionDistribution, config: PPOConfig) -> None:
+        super().__init__()
+        self.actor = mlp(obs_dim, config.net_arch, dist.actor_out_dim, config.activation, 0.01, config.ortho_init)
+        self.critic = mlp(obs_dim, config.net_arch, 1, config.activation, 1.0, config.ortho_init)
+        self.log_std = nn.Parameter(torch.full((dist.action_dim,), config.log_std_init)) if dist.kind == "gaussian" else None
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.critic(obs).squeeze(-1)
+
+
+class PPO(Agent):
+    name = "ppo"
+    Config = PPOConfig
+
+    def build(self) -> None:
+        cfg = self.config
+        self.dist = ActionDistribution(self.action_space)
+        obs_dim = flat_dim(self.observation_space)
+        self.model = ActorCritic(obs_dim, self.dist, cfg).to(self.device)
+        if cfg.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5, fused=True)
+        else:
+            self.optimizer = torch.optim.RMSprop(self.model.parameters(), lr=cfg.learning_rate, alpha=0.99, eps=1e-5)
+        if cfg.normalize_obs:
+            self.obs_normalizer = ObservationNormalizer(self.observation_space.shape)
+        self.reward_scaler = RewardScaler(cfg.n_envs, cfg.gamma) if cfg.normalize_reward else None
+        self.buffer = RolloutBuffer(cfg.n_steps, cfg.n_envs, (obs_dim,), self.dist.action_dim, self.mask_dim)
+
+    def _predict(self, obs: torch.Tensor, mask: torch.Tensor | None, deterministic: bool) -> np.ndarray:
+        out = self.model.actor(obs.flatten(1))
+        actions, _ = self.dist.sample(out, self.model.log_std, mask, deterministic, self.torch_rng)
+        return self.dist.to_env(actions.cpu().numpy(), self.action_space)
+
+    def iterate(self) -> dict[str, float]:
+        cfg = self.config
+        if cfg.anneal_lr:
+            fraction = max(0.0, 1.0 - self.num_timesteps / max(self.total_timesteps, 1))
+            for group in self.optimizer.param_groups:
+                group["lr"] = fraction * cfg.learning_rate
+        self._collect_rollout()
+        return self._update()
+
+    def _collect_rollout(self) -> None:
+        cfg, buffer, model = self.config, self.buffer, self.model
+        actor = NumpyMLP(model.actor)  # acting in numpy: see NumpyMLP
+        log_std = None if model.log_std is None else model.log_std.detach().cpu().numpy()
+        with torch.no_grad():
+            while not buffer.full:
+                obs = self.obs.reshape(self.n_envs, -1)
+                actions, log_probs = self.dist.sample_numpy(actor(obs), log_std, self.mask, self.rng)
+                step = self.env_step(self.dist.to_env(actions, self.action_space))
+                rewards, done = step.rewards, step.done
+                if self.reward_scaler is not None:
+                    rewards = self.reward_scaler(rewards, done).astype(np.float32)
+                cut = step.truncated & ~step.terminated & step.valid
+                if cut.any():  # a time limit is not a terminal state: bootstrap from the last observation
+                    last = self.normalize(step.last_obs(cut)[cut]).reshape(int(cut.sum()), -1)
+                    rewards[cut] += cfg.gamma * model.value(torch.as_tensor(last, device=self.device)).cpu().numpy()
+                buffer.add(obs, actions, log_probs, rewards, done, step.valid, self.mask)
+                self.obs = self.normalize(step.obs, update=True)
+                self.mask = action_mask_from_info(step.info, self.n_envs)
+            # Values for the whole rollout in one batched call; the critic has not changed during collection.
+            values = model.value(torch.as_tensor(buffer.obs.reshape(-1, buffer.obs.shape[-1]), device=self.device))
+            buffer.values[:] = values.cpu().numpy().reshape(buffer.values.shape)
+            last_values = model.value(torch.as_tensor(self.obs.reshape(self.n_envs, -1), device=self.device))
+        buffer.finish(last_values.cpu().numpy(), cfg.gamma, cfg.gae_lambda)
+
+    def _update(self) -> dict[str, float]:
+        cfg, model = self.config, self.model
+        data = self.buffer.tensors(self.device)
+        n = data["obs"].shape[0]
+        batch_size = cfg.batch_size or n
+        clip, clip_vf = cfg.clip_range, cfg.clip_range_vf
+        params = list(model.parameters())
+        stats: list[torch.Tensor] = []
+        for _ in range(cfg.n_epochs):
+            order = torch.randperm(n, device=self.device, generator=self.torch_rng)
+            shuffled = {k: v[order] for k, v in data.items()}  # one gather per epoch, then contiguous slices
+            for start in range(0, n, batch_size):
+                batch = {k: v[start : start + batch_size] for k, v in shuffled.items()}
+                log_prob, entropy = self.dist.log_prob_entropy(model.actor(batch["obs"]), model.log_std,
+                                                               batch.get("masks"), batch["actions"])
+                log_ratio = log_prob - batch["log_probs"]
+                ratio = log_ratio.exp()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - log_ratio).mean()
+                    clipfrac = ((ratio - 1).abs() > clip).float().mean() if clip is not None else torch.zeros(())
+                if cfg.target_kl is not None and approx_kl.item() > 1.5 * cfg.target_kl:
+                    break
+                adv = batch["advantages"]
+                if cfg.normalize_advantage and len(adv) > 1:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                if clip is None:
+                    policy_loss = -(adv * ratio).mean()
+                else:
+                    policy_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - clip, 1 + clip)).mean()
+                values, returns = model.value(batch["obs"]), batch["returns"]
+                value_loss = (values - returns).pow(2)
+                if clip_vf is not None:
+                    old = batch["values"]
+                    value_loss = torch.max(value_loss, (old + (values - old).clamp(-clip_vf, clip_vf) - returns).pow(2))
+                value_loss = value_loss.mean()
+                loss = policy_loss + cfg.vf_coef * value_loss
+                if cfg.ent_coef:
+                    loss = loss - cfg.ent_coef * entropy.mean()
+                for p in params:  # cheaper than optimizer.zero_grad, whose dynamo guard costs more than the work
+                    p.grad = None
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                self.optimizer.step()
+                stats.append(torch.stack([policy_loss.detach(), value_loss.detach(), entropy.detach().mean(),
+                                          approx_kl, clipfrac]))
+            else:
+                continue
+            break  # target_kl reached: stop all epochs
+        metrics = {}
+        if stats:
+            means = torch.stack(stats).mean(0).tolist()
+            metrics = {f"train/{k}": v for k, v in zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"), means)}
+        returns, values = data["returns"].cpu().numpy(), data["values"].cpu().numpy()
+        metrics["train/explained_variance"] = float(1 - np.var(returns - values) / (np.var(returns) + 1e-8))
+        metrics["train/learning_rate"] = self.optimizer.param_groups[0]["lr"]
+        if model.log_std is not None:
+            metrics["train/std"] = float(model.log_std.exp().mean().item())
+        return metrics
+
+    def policy_state(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict()}
+
+    def load_policy_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+
+    def training_state(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(),
+                "reward_scaler": None if self.reward_scaler is None else self.reward_scaler.state_dict()}
+
+    def load_training_state(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.reward_scaler is not None:
+            self.reward_scaler.load_state_dict(state["reward_scaler"])
+
+
+class A2C(PPO):
+    name = "a2c"
+    Config = A2CConfig

@@ -1,0 +1,209 @@
+"""The `appliedrl` command: list what exists, train an agent, evaluate a run or a baseline.
+
+Bad input (unknown env, agent, config key, malformed value) prints one line naming the valid choices and exits
+with code 2; an environment that produces NaN/inf stops training with exit code 1 and keeps the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; reported as one line with exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    import appliedrl  # noqa: F401 - registers the environments
+    from appliedrl.agents.config import ConfigError
+    from appliedrl.agents.vec_env import NonFiniteError, UnknownEnvError
+
+    try:
+        return args.func(args)
+    except (UsageError, ConfigError, UnknownEnvError) as error:
+        _fail(str(error))
+    except NonFiniteError as error:
+        print(f"appliedrl: error: {error}; the last checkpoint is kept", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("appliedrl: interrupted; continue with `appliedrl train --resume DIR`", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"appliedrl: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from appliedrl.agents import AGENTS
+
+    parser = argparse.ArgumentParser(prog="appliedrl", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="environments, agents and baselines")
+    listing.set_defaults(func=cmd_list)
+
+    train = commands.add_parser("train", help="train an agent on an environment")
+    train.add_argument("env_id", nargs="?", help="a Gymnasium id, e.g. CartPole-v1 or appliedrl/...")
+    train.add_argument("--agent", choices=list(AGENTS), help="algorithm to train")
+    train.add_argument("--steps", type=int, help="environment steps (default 100000)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="run folder (default runs/<env>-<agent>-s<seed>)")
+    train.add_argument("--config", help="YAML file of agent config keys")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an agent config key")
+    train.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env")
+    train.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR exactly")
+    train.add_argument("--no-recipe", action="store_true", help="ignore the tuned recipe for this env")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a run folder or baseline:NAME")
+    evaluate.add_argument("policy", help="a run folder (or saved agent file), or baseline:NAME")
+    evaluate.add_argument("--env", help="env id (default: the run's env)")
+    evaluate.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env")
+    evaluate.add_argument("--episodes", type=int, default=20)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    evaluate.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    from appliedrl.agents import AGENTS
+    from appliedrl.domains import BASELINES
+
+    ours = sorted(k for k in gym.registry if k.startswith("appliedrl/"))
+    print("environments:", ", ".join(ours) if ours else "(none registered yet)",
+          "- and any other registered Gymnasium id, e.g. CartPole-v1, HalfCheetah-v5")
+    for name, cls in AGENTS.items():
+        print(f"agent {name:<6} {cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ''}".rstrip())
+    print("baselines:", ", ".join(f"baseline:{name}" for name in sorted(BASELINES)))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from appliedrl.agents import AGENTS
+    from appliedrl.agents.config import config_to_dict, load_yaml, make_config, parse_assignments
+    from appliedrl.agents.trainer import checkpoint_path, train
+    from appliedrl.domains import recipe_for
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.yaml").is_file() or not checkpoint_path(run_dir).is_file():
+            raise UsageError(f"{run_dir} is not a run folder with a checkpoint (config.yaml and checkpoint/)")
+        run = yaml.safe_load((run_dir / "config.yaml").read_text())
+        cls = AGENTS[run["agent"]]
+        config = make_config(cls.Config, run["config"], agent=cls.name)
+        steps = args.steps or run["steps"]
+        env_id, seed, env_kwargs = run["env_id"], run["seed"], run["env_kwargs"]
+    else:
+        if not args.env_id or not args.agent:
+            raise UsageError("train needs ENV_ID and --agent (or --resume DIR)")
+        cls = AGENTS[args.agent]
+        env_id, seed, steps = args.env_id, args.seed, args.steps or 100_000
+        env_kwargs = parse_assignments(args.env_kw, "--env-kw")
+        recipe = None if args.no_recipe else recipe_for(cls.name, env_id)
+        layers = [load_yaml(recipe)] if recipe else []
+        if args.config:
+            layers.append(load_yaml(args.config))
+        layers.append(parse_assignments(args.set))
+        config = make_config(cls.Config, *layers, agent=cls.name)
+        run_dir = Path(args.out or f"runs/{env_id.replace('/', '_')}-{cls.name}-s{seed}")
+        if checkpoint_path(run_dir).exists():
+            raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
+    if steps < 1:
+        raise UsageError("--steps must be >= 1")
+    agent = _construct(lambda: cls(env_id, config, seed, env_kwargs), env_id, env_kwargs)
+    if not args.resume:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        run = {"env_id": env_id, "agent": cls.name, "seed": seed, "steps": steps, "env_kwargs": env_kwargs,
+               "recipe": recipe.name if recipe else None, "config": config_to_dict(config)}
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(run, sort_keys=False))
+        if recipe:
+            print(f"using recipe {recipe.parent.name}/{recipe.name} (--no-recipe to ignore it)", file=sys.stderr)
+    try:
+        summary = train(agent, steps, run_dir=run_dir, progress_bar=not args.no_progress, resume=bool(args.resume))
+    finally:
+        agent.close()
+    mean, std = summary.get("eval_mean_return"), summary.get("eval_std_return")
+    result = f"eval return {mean:.2f} ± {std:.2f} over {summary['eval_episodes']} episodes, " if mean is not None else ""
+    print(f"{result}{summary['steps']} steps in {summary['wall_time_s']:.1f} s ({summary['sps']:.0f} sps) -> {run_dir}")
+    return 0
+
+
+def _construct(make: Any, env_id: str, env_kwargs: dict[str, Any]) -> Any:
+    """Build an env-backed object, turning a bad env keyword into a usage error."""
+    try:
+        return make()
+    except TypeError as error:
+        if "argument" in str(error) and env_kwargs:
+            raise UsageError(f"environment {env_id} rejected --env-kw {sorted(env_kwargs)}: {error}") from None
+        raise
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    from appliedrl.agents import AGENTS, evaluate
+    from appliedrl.agents.checkpoint import load_file
+    from appliedrl.agents.config import parse_assignments
+    from appliedrl.agents.vec_env import check_env_id
+    from appliedrl.domains import BASELINES, make_baseline
+
+    if args.episodes < 1:
+        raise UsageError("--episodes must be >= 1")
+    env_kwargs = parse_assignments(args.env_kw, "--env-kw")
+    if args.policy.startswith("baseline:"):
+        name = args.policy.split(":", 1)[1]
+        if name not in BASELINES:
+            raise UsageError(f"unknown baseline {name!r}; valid choices: {', '.join(sorted(BASELINES))}")
+        if not args.env:
+            raise UsageError("evaluating a baseline needs --env ENV_ID")
+        env_id = args.env
+        check_env_id(env_id)
+        probe = _construct(lambda: gym.make(env_id, **env_kwargs), env_id, env_kwargs)
+        policy = make_baseline(name, probe.unwrapped, args.seed)
+        probe.close()
+    else:
+        try:
+            data = load_file(Path(args.policy))
+        except FileNotFoundError as error:
+            raise UsageError(f"{error}; give a run folder, a saved agent file or baseline:NAME") from None
+        if data.get("agent") not in AGENTS:
+            raise UsageError(f"{args.policy} does not hold an appliedrl agent")
+        policy = AGENTS[data["agent"]].load(Path(args.policy))
+        env_id = args.env or policy.env_id
+        if env_id is None:
+            raise UsageError("the run does not record its env id; pass --env ENV_ID")
+        check_env_id(env_id)
+        if not args.env_kw and args.env in (None, policy.env_id):
+            env_kwargs = policy.env_kwargs
+    result = _construct(lambda: evaluate(policy, env_id, args.episodes, args.seed, env_kwargs,
+                                         deterministic=not args.stochastic), env_id, env_kwargs)
+    report = {"policy": args.policy, "env_id": env_id, **result.to_dict()}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{args.policy} on {env_id}: mean return {report['mean_return']:.2f} ± {report['std_return']:.2f} "
+              f"(95% CI {report['ci95_low']:.2f} … {report['ci95_high']:.2f}) over {report['episodes']} episodes")
+        for key, value in result.metrics.items():
+            print(f"  {key}: {value:.4g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

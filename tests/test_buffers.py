@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from appliedrl.agents.buffers import ReplayBuffer, SumTree, compute_gae
+
+
+def test_gae_matches_hand_computation():
+    # gamma 0.9, lambda 0.8; the episode ends at step 1, step 2 bootstraps from last_value 0.2.
+    rewards = np.array([[1.0], [1.0], [1.0]])
+    values = np.array([[0.5], [0.4], [0.3]])
+    dones = np.array([[0.0], [1.0], [0.0]])
+    adv, ret = compute_gae(rewards, values, dones, np.array([0.2]), 0.9, 0.8)
+    # t2: 1 + .9*.2 - .3 = .88 ; t1: 1 - .4 = .6 ; t0: (1 + .9*.4 - .5) + .9*.8*.6 = 1.292
+    np.testing.assert_allclose(adv[:, 0], [1.292, 0.6, 0.88])
+    np.testing.assert_allclose(ret[:, 0], [1.792, 1.0, 1.18])
+
+
+def test_gae_lambda_one_is_discounted_return_minus_value():
+    rng = np.random.default_rng(0)
+    rewards, values = rng.normal(size=(6, 1)), rng.normal(size=(6, 1))
+    adv, ret = compute_gae(rewards, values, np.zeros((6, 1)), np.array([0.7]), 0.95, 1.0)
+    expected = [sum(0.95**k * rewards[t + k, 0] for k in range(6 - t)) + 0.95 ** (6 - t) * 0.7 for t in range(6)]
+    np.testing.assert_allclose(ret[:, 0], expected)
+
+
+def test_nstep_returns_flush_at_termination():
+    buffer = ReplayBuffer(16, 1, (1,), 0, gamma=0.5, n_step=2)
+    obs = [np.array([[float(i)]], np.float32) for i in range(4)]
+    rewards = [1.0, 2.0, 4.0]
+    for t in range(3):
+        terminated = np.array([t == 2])
+        buffer.add(obs[t], np.array([t]), np.array([rewards[t]]), obs[t + 1], terminated, np.array([False]))
+    assert len(buffer) == 3
+    # (s0: 1 + .5*2, next s2, discount .25), (s1: 2 + .5*4, next s3, done), (s2: 4, next s3, done, discount .5)
+    np.testing.assert_allclose(buffer.rewards[:3], [2.0, 4.0, 4.0])
+    np.testing.assert_allclose(buffer.next_obs[:3, 0], [2.0, 3.0, 3.0])
+    np.testing.assert_allclose(buffer.discounts[:3], [0.25, 0.25, 0.5])
+    np.testing.assert_allclose(buffer.dones[:3], [0.0, 1.0, 1.0])
+
+
+def test_nstep_truncation_bootstraps():
+    buffer = ReplayBuffer(16, 1, (1,), 0, gamma=0.5, n_step=3)
+    for t in range(2):
+        buffer.add(np.array([[float(t)]]), np.array([0]), np.array([1.0]), np.array([[float(t + 1)]]),
+                   np.array([False]), np.array([t == 1]))
+    np.testing.assert_allclose(buffer.rewards[:2], [1.5, 1.0])
+    np.testing.assert_allclose(buffer.dones[:2], [0.0, 0.0])  # truncated: still bootstraps
+    np.testing.assert_allclose(buffer.discounts[:2], [0.25, 0.5])
+
+
+def test_sumtree_samples_in_proportion_to_priority():
+    tree = SumTree(5)
+    tree.update(np.arange(5), np.array([1.0, 0.0, 3.0, 0.0, 6.0]))
+    assert tree.total == pytest.approx(10.0)
+    values = np.random.default_rng(0).random(20000) * tree.total
+    counts = np.bincount(tree.find(values), minlength=5) / 20000
+    np.testing.assert_allclose(counts, [0.1, 0.0, 0.3, 0.0, 0.6], atol=0.015)
+
+
+def test_prioritized_weights_and_priority_update():
+    buffer = ReplayBuffer(8, 1, (1,), 0, gamma=0.9, prioritized=True, alpha=1.0)
+    for t in range(4):
+        buffer.add(np.array([[t]]), np.array([0]), np.array([0.0]), np.array([[t]]), np.array([False]), np.array([False]))
+    buffer.update_priorities(np.arange(4), np.array([1.0, 1.0, 1.0, 7.0]) - 1e-6)
+    batch = buffer.sample(2000, beta=1.0)
+    idx = batch["indices"].numpy()
+    assert np.mean(idx == 3) == pytest.approx(0.7, abs=0.05)
+    # importance weights undo the sampling bias: w ∝ 1/P, normalised by the max
+    weights = batch["weights"].numpy()
+    np.testing.assert_allclose(weights[idx == 3], 1 / 7, rtol=1e-4)
+    np.testing.assert_allclose(weights[idx != 3], 1.0, rtol=1e-4)

@@ -1,0 +1,92 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from appliedrl.cli import main
+
+TINY = ["--set", "n_envs=2", "--set", "n_steps=32", "--set", "batch_size=32", "--set", "n_epochs=1",
+        "--set", "eval_episodes=3", "--set", "tensorboard=false", "--no-progress", "--no-recipe"]
+
+
+def run_cli(args, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exit:
+        code = exit.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_then_evaluate_end_to_end(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(["train", "CartPole-v1", "--agent", "ppo", "--steps", "512", "--seed", "1",
+                            "--out", str(run), *TINY], capsys)
+    assert code == 0 and "eval return" in out
+    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoint/agent.pt"):
+        assert (run / name).is_file(), name
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 512 and summary["eval_episodes"] == 3
+    assert {"eval_mean_return", "eval_std_return", "wall_time_s", "sps"} <= set(summary)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["config"]["n_steps"] == 32 and config["seed"] == 1
+
+    code, out, _ = run_cli(["evaluate", str(run), "--env", "CartPole-v1", "--episodes", "4", "--json"], capsys)
+    assert code == 0
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["episodes"] == 4 and report["ci95_low"] <= report["mean_return"] <= report["ci95_high"]
+
+    code, out, _ = run_cli(["evaluate", str(run), "--episodes", "2"], capsys)
+    assert code == 0 and "mean return" in out
+
+
+def test_resume_continues_to_the_recorded_budget(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "CartPole-v1", "--agent", "dqn", "--out", str(run), "--no-progress", "--set", "eval_freq=0",
+            "--set", "learning_starts=50", "--set", "tensorboard=false", "--set", "eval_episodes=2"]
+    assert run_cli([*args, "--steps", "300"], capsys)[0] == 0
+    code, _, err = run_cli([*args, "--steps", "300"], capsys)
+    assert code == 2 and "--resume" in err  # an existing run is never overwritten
+    code, out, _ = run_cli(["train", "--resume", str(run), "--steps", "600", "--no-progress"], capsys)
+    assert code == 0
+    assert json.loads((run / "summary.json").read_text())["steps"] == 600
+
+
+def test_baseline_evaluation_and_domain_metrics(capsys):
+    code, out, _ = run_cli(["evaluate", "baseline:random", "--env", "tests/MaskedChoice-v0", "--episodes", "10",
+                            "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and 0.0 <= report["success_rate"] <= 1.0 and "hits" in report
+
+
+def test_list(capsys):
+    code, out, _ = run_cli(["list"], capsys)
+    assert code == 0 and "ppo" in out and "dqn" in out and "baseline:random" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "CartPol-v1", "--agent", "ppo"], "unknown environment 'CartPol-v1'; did you mean CartPole-v1"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--set", "n_step=3"], "unknown config key 'n_step' for ppo; valid keys"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--set", "n_steps=abc"], "expects int"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--env-kw", "gravity=3"], "rejected --env-kw"),
+    (["train", "CartPole-v1"], "needs ENV_ID and --agent"),
+    (["train", "--resume", "/nonexistent"], "not a run folder"),
+    (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "unknown baseline 'smart'; valid choices: random"),
+    (["evaluate", "/nonexistent", "--env", "CartPole-v1"], "baseline:NAME"),
+    (["evaluate", "baseline:random", "--env", "CartPole-v1", "--episodes", "0"], "--episodes must be >= 1"),
+])
+def test_bad_input_is_one_line_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
+
+
+def test_unknown_agent_through_the_real_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "appliedrl.cli", "train", "CartPole-v1", "--agent", "sac"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "invalid choice: 'sac'" in proc.stderr and "ppo" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,45 @@
+import pytest
+
+from appliedrl.agents import ConfigError, DQNConfig, PPOConfig
+from appliedrl.agents.config import load_yaml, make_config, parse_assignments
+
+
+def test_layers_override_in_order_and_coerce_types():
+    config = make_config(PPOConfig, {"n_steps": 128, "gamma": 0.9}, parse_assignments(["gamma=0.98", "n_envs=8",
+                         "net_arch=[32, 32]", "clip_range_vf=none", "learning_rate=3e-4", "anneal_lr=false"]))
+    assert (config.n_steps, config.gamma, config.n_envs, config.net_arch) == (128, 0.98, 8, [32, 32])
+    assert config.clip_range_vf is None and config.learning_rate == 3e-4 and config.anneal_lr is False
+
+
+def test_yaml_scientific_notation_and_integral_floats(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("buffer_size: 1e5\nlearning_rate: 1e-3\n")
+    config = make_config(DQNConfig, load_yaml(path))
+    assert config.buffer_size == 100_000 and isinstance(config.buffer_size, int)
+    assert config.learning_rate == 1e-3
+
+
+def test_unknown_key_names_the_valid_keys():
+    with pytest.raises(ConfigError, match=r"unknown config key 'n_step' for ppo; valid keys: n_envs, .*n_steps"):
+        make_config(PPOConfig, {"n_step": 3}, agent="ppo")
+
+
+@pytest.mark.parametrize("pairs,message", [
+    (["n_steps=1.5"], "expects int"),
+    (["anneal_lr=maybe"], "expects bool"),
+    (["net_arch=64"], "expects a list"),
+    (["gamma=1.5"], "gamma and gae_lambda"),
+    (["vectorization=threads"], "vectorization must be one of"),
+    (["n_envs"], "expects key=value"),
+])
+def test_bad_values_are_config_errors(pairs, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(PPOConfig, parse_assignments(pairs))
+
+
+def test_missing_or_malformed_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_yaml(tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_yaml(tmp_path / "list.yaml")

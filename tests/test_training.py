@@ -1,0 +1,130 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from appliedrl.agents import A2C, DQN, PPO, A2CConfig, DQNConfig, PPOConfig
+from appliedrl.agents.trainer import checkpoint_path, train
+from appliedrl.agents.vec_env import NonFiniteError
+
+
+def params(agent):
+    module = agent.model if hasattr(agent, "model") else agent.q_net
+    return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def dqn_config():
+    return DQNConfig(n_envs=2, learning_starts=64, batch_size=16, buffer_size=1000, train_freq=4,
+                     target_update_interval=64, eval_freq=0, checkpoint_freq=0, tensorboard=False, n_step=3,
+                     prioritized=True, dueling=True)
+
+
+@pytest.mark.parametrize("make", [
+    lambda c: PPO("CartPole-v1", c, seed=3),
+    lambda c: PPO("Pendulum-v1", dataclasses.replace(c, normalize_obs=True, normalize_reward=True), seed=3),
+    lambda c: DQN("CartPole-v1", dqn_config(), seed=3),
+])
+def test_same_seed_same_result(make, tiny_ppo_config):
+    a, b = make(tiny_ppo_config), make(tiny_ppo_config)
+    a.learn(320, progress_bar=False)
+    b.learn(320, progress_bar=False)
+    assert torch.equal(params(a), params(b))
+    c = make(tiny_ppo_config)
+    c.seed = 4
+    c._reset_envs(4)
+    c.learn(320, progress_bar=False)
+    assert not torch.equal(params(a), params(c))
+
+
+@pytest.mark.parametrize("env_id,make", [
+    ("CartPole-v1", lambda c: PPO("CartPole-v1", c, seed=1)),
+    ("CartPole-v1", lambda c: DQN("CartPole-v1", dqn_config(), seed=1)),
+    ("tests/MaskedChoice-v0", lambda c: PPO("tests/MaskedChoice-v0", c, seed=1)),
+    ("Pendulum-v1", lambda c: PPO("Pendulum-v1", dataclasses.replace(c, normalize_obs=True, normalize_reward=True), seed=1)),
+])
+def test_resume_equals_uninterrupted_run(tmp_path, env_id, make, tiny_ppo_config):
+    total = 320
+    full = make(tiny_ppo_config)
+    train(full, total, run_dir=tmp_path / "full", progress_bar=False)
+
+    interrupted = make(tiny_ppo_config)
+    stop_halfway = lambda agent, metrics: agent.num_timesteps < total // 2  # noqa: E731
+    train(interrupted, total, run_dir=tmp_path / "cut", callbacks=[stop_halfway], progress_bar=False)
+    assert interrupted.num_timesteps < total
+    resumed = make(tiny_ppo_config)
+    train(resumed, total, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
+
+    assert resumed.num_timesteps == full.num_timesteps
+    assert torch.equal(params(resumed), params(full))
+    np.testing.assert_array_equal(resumed.obs, full.obs)
+
+
+def test_nan_from_env_stops_with_step_and_keeps_checkpoint(tmp_path, tiny_ppo_config):
+    config = dataclasses.replace(tiny_ppo_config, n_envs=1, checkpoint_freq=16)
+    agent = PPO("tests/NaNAfter-v0", config, seed=0, env_kwargs={"nan_at": 40})
+    with pytest.raises(NonFiniteError, match="step 40"):
+        train(agent, 1000, run_dir=tmp_path, progress_bar=False)
+    saved = torch.load(checkpoint_path(tmp_path), weights_only=False)
+    assert saved["num_timesteps"] == 32  # the last checkpoint before the NaN, intact
+    assert not list((tmp_path / "checkpoint").glob("*.tmp"))
+
+
+@pytest.mark.parametrize("vectorization", ["sync", "vector_entry_point"])
+def test_truncation_bootstraps_but_termination_does_not(tiny_ppo_config, vectorization):
+    """With a critic stubbed to V = 100, a truncated step's reward gains 0.99 × 100, a terminated one nothing."""
+    config = dataclasses.replace(tiny_ppo_config, n_envs=2, n_steps=300, vectorization=vectorization)
+    agent = PPO("CartPole-v1", config, seed=0, env_kwargs={"max_episode_steps": 30})
+    agent.model.value = lambda obs: torch.full((len(obs),), 100.0)
+    agent.total_timesteps = 10_000
+    agent._collect_rollout()
+    buffer = agent.buffer
+    valid, done, rewards = buffer.valid, buffer.dones.astype(bool), buffer.rewards
+    bootstrapped = valid & np.isclose(rewards, 1.0 + 0.99 * 100.0)
+    plain = valid & np.isclose(rewards, 1.0)
+    assert (bootstrapped | plain)[valid].all()
+    assert bootstrapped.any() and (plain & done).any()  # both truncations and terminations occurred
+    assert done[bootstrapped].all()
+    # only episodes that reached the 30-step limit are bootstrapped
+    lengths = np.zeros(2, int)
+    for t in range(buffer.n_steps):
+        lengths += valid[t]
+        for i in np.flatnonzero(done[t] & valid[t]):
+            assert lengths[i] == 30 if bootstrapped[t, i] else lengths[i] <= 30
+            lengths[i] = 0
+
+
+def test_a2c_is_one_epoch_unclipped_ppo():
+    config = A2CConfig(n_envs=4, eval_freq=0, tensorboard=False)
+    assert (config.n_epochs, config.batch_size, config.clip_range) == (1, 0, None)
+    agent = A2C("CartPole-v1", config, seed=0)
+    summary = agent.learn(2000, progress_bar=False)
+    assert summary["steps"] >= 2000
+
+
+def test_ppo_learns_cartpole_quickly():
+    config = PPOConfig(n_envs=8, n_steps=128, batch_size=256, n_epochs=4, learning_rate=1e-3, gamma=0.98,
+                       gae_lambda=0.8, eval_freq=0, eval_episodes=5, tensorboard=False)
+    summary = PPO("CartPole-v1", config, seed=0).learn(40_000, progress_bar=False)
+    assert summary["eval_mean_return"] > 150  # random play scores about 22
+
+
+def test_loaded_agent_predicts_like_the_trained_one(tmp_path, tiny_ppo_config):
+    config = dataclasses.replace(tiny_ppo_config, normalize_obs=True)
+    agent = PPO("Pendulum-v1", config, seed=0)
+    agent.learn(320, progress_bar=False)
+    agent.save(tmp_path / "model.pt")
+    loaded = PPO.load(tmp_path / "model.pt")
+    obs = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(agent.predict(obs), loaded.predict(obs))
+    assert loaded.obs_normalizer.stats.count == agent.obs_normalizer.stats.count
+    with pytest.raises(ValueError, match="not 'dqn'"):
+        DQN.load(tmp_path / "model.pt")
+
+
+def test_predict_names_expected_shape(tiny_ppo_config):
+    agent = PPO("CartPole-v1", tiny_ppo_config, seed=0)
+    assert agent.predict(np.zeros(4)).shape == ()
+    assert agent.predict(np.zeros((3, 4))).shape == (3,)
+    with pytest.raises(ValueError, match=r"shape \(3,\); expected \(4,\)"):
+        agent.predict(np.zeros(3))
