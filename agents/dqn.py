@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from appliedrl.agents.base import Agent
 from appliedrl.agents.buffers import ReplayBuffer
 from appliedrl.agents.config import AgentConfig, _check
-from appliedrl.agents.networks import MASKED_LOGIT, flat_dim, mlp
+from appliedrl.agents.networks import MASKED_LOGIT, flat_dim, flatten_parameters, mlp
 from appliedrl.agents.normalize import ObservationNormalizer
 from appliedrl.agents.vec_env import action_mask_from_info
 
@@ -96,7 +96,8 @@ class DQN(Agent):
         self.q_target = QNetwork(obs_dim, n_actions, cfg).to(self.device)
         self.q_target.load_state_dict(self.q_net.state_dict())
         self.q_target.requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=cfg.learning_rate)
+        self.flat_params = flatten_parameters(self.q_net)
+        self.optimizer = torch.optim.Adam([self.flat_params], lr=cfg.learning_rate, fused=True)
         if cfg.normalize_obs:
             self.obs_normalizer = ObservationNormalizer(self.observation_space.shape)
         self.replay = ReplayBuffer(cfg.buffer_size, cfg.n_envs, (obs_dim,), self.mask_dim, cfg.gamma, cfg.n_step,
@@ -163,16 +164,16 @@ class DQN(Agent):
         target = double_dqn_target(self.q_net, self.q_target, batch, cfg.double_q)
         q = self.q_net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1)
         loss = (batch["weights"] * F.smooth_l1_loss(q, target, reduction="none")).mean()
-        self.optimizer.zero_grad(set_to_none=True)
+        grad = self.flat_params.grad
+        grad.zero_()
         loss.backward()
-        nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm)
+        grad.mul_(torch.clamp(cfg.max_grad_norm / (grad.norm() + 1e-6), max=1.0))  # global-norm clipping
         self.optimizer.step()
         if cfg.prioritized:
             self.replay.update_priorities(batch["indices"].numpy(), (q - target).detach().numpy())
         if cfg.tau < 1.0:
             with torch.no_grad():
-                for p, p_target in zip(self.q_net.parameters(), self.q_target.parameters()):
-                    p_target.lerp_(p, cfg.tau)
+                torch._foreach_lerp_(list(self.q_target.parameters()), list(self.q_net.parameters()), cfg.tau)
         self.updates += 1
         return loss.item()
 

@@ -55,6 +55,25 @@ class NumpyMLP:
         return x
 
 
+def flatten_parameters(module: nn.Module) -> nn.Parameter:
+    """Re-home `module`'s parameters and gradients as views of one contiguous tensor each; returns that tensor.
+
+    The optimizer step, gradient clipping and zeroing then touch one tensor instead of one per layer, which is
+    most of their cost for small networks. Backward accumulates into the gradient views in place; zero them with
+    `flat.grad.zero_()`, never by setting a parameter's `.grad` to None. Call after moving the module to its device.
+    """
+    params = list(module.parameters())
+    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
+    flat.grad = torch.zeros_like(flat)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.data = flat.data[offset : offset + n].view_as(p)
+        p.grad = flat.grad[offset : offset + n].view_as(p)
+        offset += n
+    return flat
+
+
 def _init(layer: nn.Linear, gain: float, ortho_init: bool) -> nn.Linear:
     if ortho_init:
         nn.init.orthogonal_(layer.weight, gain)

@@ -44,7 +44,7 @@ def test_train_then_evaluate_end_to_end(tmp_path, capsys):
 
 def test_resume_continues_to_the_recorded_budget(tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["train", "CartPole-v1", "--agent", "dqn", "--out", str(run), "--no-progress", "--set", "eval_freq=0",
+    args = ["train", "CartPole-v1", "--agent", "dqn", "--out", str(run), "--no-progress", "--no-recipe", "--set", "eval_freq=0",
             "--set", "learning_starts=50", "--set", "tensorboard=false", "--set", "eval_episodes=2"]
     assert run_cli([*args, "--steps", "300"], capsys)[0] == 0
     code, _, err = run_cli([*args, "--steps", "300"], capsys)
