@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                "recipe": recipe.name if recipe else None, "config": config_to_dict(config)}
         (run_dir / "config.yaml").write_text(yaml.safe_dump(run, sort_keys=False))
         if recipe:
-            print(f"using recipe {recipe.parent.name}/{recipe.name} (--no-recipe to ignore it)", file=sys.stderr)
+            print(f"using recipe {recipe.name} (--no-recipe to ignore it)", file=sys.stderr)
     try:
         summary = train(agent, steps, run_dir=run_dir, progress_bar=not args.no_progress, resume=bool(args.resume))
     finally:

@@ -128,3 +128,15 @@ def test_predict_names_expected_shape(tiny_ppo_config):
     assert agent.predict(np.zeros((3, 4))).shape == (3,)
     with pytest.raises(ValueError, match=r"shape \(3,\); expected \(4,\)"):
         agent.predict(np.zeros(3))
+
+
+def test_vectorization_modes_agree_on_stepping_semantics(tiny_ppo_config):
+    """sync (SAME_STEP), async (SAME_STEP) and CartPole's native vector env (NEXT_STEP) all train and count alike."""
+    for mode in ("sync", "async", "vector_entry_point"):
+        agent = PPO("CartPole-v1", dataclasses.replace(tiny_ppo_config, vectorization=mode), seed=0)
+        try:
+            summary = agent.learn(256, progress_bar=False)
+        finally:
+            agent.close()
+        assert summary["steps"] == 256 and len(agent.episode_returns) > 0
+        assert all(8 <= r <= 500 for r in agent.episode_returns)
