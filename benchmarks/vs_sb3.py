@@ -54,7 +54,7 @@ def run_ours(agent: str, env_id: str, steps: int, seed: int, overrides: list[str
         report = subprocess.run([sys.executable, "-m", "appliedrl.cli", "evaluate", str(out), "--episodes",
                                  str(episodes), "--seed", "12345", "--json"], check=True, capture_output=True, text=True)
         final = json.loads(report.stdout.strip().splitlines()[-1])
-    return {"wall": wall, "steps": summary["steps"], "eval": final["mean_return"]}
+    return {"wall": wall, "loop": summary["wall_time_s"], "steps": summary["steps"], "eval": final["mean_return"]}
 
 
 def sb3_worker(args: argparse.Namespace) -> None:
@@ -111,7 +111,7 @@ def sb3_worker(args: argparse.Namespace) -> None:
             return model.predict(obs, deterministic=deterministic)[0]
 
     result = evaluate(Wrapped(), args.env, args.episodes, seed=12345)
-    print(json.dumps({"wall": wall, "steps": model.num_timesteps, "eval": result.mean}))
+    print(json.dumps({"wall": wall, "loop": wall, "steps": model.num_timesteps, "eval": result.mean}))
 
 
 def run_sb3(args: argparse.Namespace, seed: int) -> dict:
@@ -127,8 +127,10 @@ def describe(name: str, runs: list[dict], threshold: float | None) -> dict:
     evals = np.array([r["eval"] for r in runs])
     walls = np.array([r["wall"] for r in runs])
     sps = np.mean([r["steps"] / r["wall"] for r in runs])
+    loop_sps = np.mean([r["steps"] / r["loop"] for r in runs])
     row = {"impl": name, "eval_mean": evals.mean(), "eval_std": evals.std(ddof=1) if len(evals) > 1 else 0.0,
-           "per_seed": [round(float(e), 1) for e in evals], "wall_mean": walls.mean(), "sps": sps}
+           "per_seed": [round(float(e), 1) for e in evals], "wall_mean": walls.mean(), "sps": sps,
+           "loop_sps": loop_sps}
     if threshold is not None:
         row["reached"] = int((evals >= threshold).sum())
     return row
@@ -167,14 +169,16 @@ def main() -> None:
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {date.today()}")
     print("config:", {k: v for k, v in config.items() if k not in ("device", "tensorboard")})
     print(f"\n| implementation | eval return (mean ± std over seeds) | per seed | "
-          f"{'seeds ≥ ' + str(args.threshold) + ' | ' if args.threshold is not None else ''}wall time (s) | steps/s |")
-    print(f"|---|---|---|{'---|' if args.threshold is not None else ''}---|---|")
+          f"{'seeds ≥ ' + str(args.threshold) + ' | ' if args.threshold is not None else ''}wall time (s) | steps/s | "
+          "steps/s, training loop only |")
+    print(f"|---|---|---|{'---|' if args.threshold is not None else ''}---|---|---|")
     for row in rows:
         reached = f" {row['reached']}/{len(args.seeds)} |" if args.threshold is not None else ""
         print(f"| {row['impl']} | {row['eval_mean']:.1f} ± {row['eval_std']:.1f} | {row['per_seed']} |{reached} "
-              f"{row['wall_mean']:.2f} | {row['sps']:,.0f} |")
+              f"{row['wall_mean']:.2f} | {row['sps']:,.0f} | {row['loop_sps']:,.0f} |")
     if theirs:
-        print(f"\nspeed ratio (appliedrl steps/s ÷ SB3 steps/s): {rows[0]['sps'] / rows[1]['sps']:.2f}×")
+        print(f"\nspeed ratio, whole command vs learn(): {rows[0]['sps'] / rows[1]['sps']:.2f}×; "
+              f"training loop (trainer.train) vs learn(): {rows[0]['loop_sps'] / rows[1]['loop_sps']:.2f}×")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "config": config, "rows": rows}, indent=2, default=float))
 
