@@ -34,10 +34,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def check_observation_batch(obs: Any, space: spaces.Space) -> tuple[np.ndarray, bool]:
-    """Return (batch, was_single); raise a ValueError naming the expected shape otherwise."""
+def check_observation_batch(obs: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, bool]:
+    """Return (batch, was_single) for observations of `shape`; raise a ValueError naming the expected shape."""
     array = np.asarray(obs, dtype=np.float32)
-    shape = tuple(space.shape)
+    shape = tuple(shape)
     if array.shape == shape:
         return array[None], True
     if array.ndim == len(shape) + 1 and array.shape[1:] == shape:
@@ -145,7 +145,7 @@ class Agent:
     # --- inference -----------------------------------------------------------------------------------------
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
         """Actions for one observation or a batch; `mask` flags the legal actions (True/1 = allowed)."""
-        batch, single = check_observation_batch(obs, self.observation_space)
+        batch, single = check_observation_batch(obs, self.observation_space.shape)
         mask_tensor = None
         if mask is not None:
             if not self.mask_dim:

@@ -7,6 +7,7 @@ with code 2; an environment that produces NaN/inf stops training with exit code 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an agent on an environment")
     train.add_argument("env_id", nargs="?", help="a Gymnasium id, e.g. CartPole-v1 or appliedrl/...")
     train.add_argument("--agent", choices=list(AGENTS), help="algorithm to train")
-    train.add_argument("--steps", type=int, help="environment steps (default 100000)")
+    train.add_argument("--steps", type=int, help="environment steps (default 100000); for hdpo, epochs")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="run folder (default runs/<env>-<agent>-s<seed>)")
     train.add_argument("--config", help="YAML file of agent config keys")
@@ -114,7 +115,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.env_id or not args.agent:
             raise UsageError("train needs ENV_ID and --agent (or --resume DIR)")
         cls = AGENTS[args.agent]
-        env_id, seed, steps = args.env_id, args.seed, args.steps or 100_000
+        env_id, seed = args.env_id, args.seed
         env_kwargs = parse_assignments(args.env_kw, "--env-kw")
         recipe = None if args.no_recipe else recipe_for(cls.name, env_id)
         layers = [load_yaml(recipe)] if recipe else []
@@ -122,12 +123,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             layers.append(load_yaml(args.config))
         layers.append(parse_assignments(args.set))
         config = make_config(cls.Config, *layers, agent=cls.name)
+        # hdpo counts its budget in epochs, the env-stepping agents in environment steps
+        steps = args.steps or (config.max_epochs if cls.name == "hdpo" else 100_000)
         run_dir = Path(args.out or f"runs/{env_id.replace('/', '_')}-{cls.name}-s{seed}")
         if checkpoint_path(run_dir).exists():
             raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
     if steps < 1:
         raise UsageError("--steps must be >= 1")
-    agent = _construct(lambda: cls(env_id, config, seed, env_kwargs), env_id, env_kwargs)
+    if cls.name == "hdpo":
+        agent = _construct_hdpo(env_id, env_kwargs, dataclasses.replace(config, max_epochs=steps), seed)
+    else:
+        agent = _construct(lambda: cls(env_id, config, seed, env_kwargs), env_id, env_kwargs)
     if not args.resume:
         run_dir.mkdir(parents=True, exist_ok=True)
         run = {"env_id": env_id, "agent": cls.name, "seed": seed, "steps": steps, "env_kwargs": env_kwargs,
@@ -135,6 +141,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(run, sort_keys=False))
         if recipe:
             print(f"using recipe {recipe.name} (--no-recipe to ignore it)", file=sys.stderr)
+    if cls.name == "hdpo":
+        summary = agent.learn(run_dir, progress_bar=not args.no_progress, resume=bool(args.resume))
+        gap = f", {100 * summary['gap_to_optimum']:.2f}% above the optimum {summary['optimal_cost']:.4f}" if "gap_to_optimum" in summary else ""
+        print(f"test cost {summary['test_cost']:.4f}{gap}; {summary['epochs']} epochs in {summary['train_seconds']:.1f} s -> {run_dir}")
+        return 0
     try:
         summary = train(agent, steps, run_dir=run_dir, progress_bar=not args.no_progress, resume=bool(args.resume))
     finally:
@@ -145,14 +156,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _construct_hdpo(env_id: str, env_kwargs: dict[str, Any], config: Any, seed: int) -> Any:
+    from appliedrl.domains import HDPO_BUILDERS
+
+    if env_id not in HDPO_BUILDERS:
+        raise UsageError(f"hdpo needs a differentiable simulator; available for: {', '.join(HDPO_BUILDERS)}")
+    return _construct(lambda: HDPO_BUILDERS[env_id](env_kwargs, config, seed, env_id), env_id, env_kwargs)
+
+
 def _construct(make: Any, env_id: str, env_kwargs: dict[str, Any]) -> Any:
-    """Build an env-backed object, turning a bad env keyword into a usage error."""
+    """Build an env-backed object, turning a bad env keyword or parameter value into a usage error."""
     try:
         return make()
     except TypeError as error:
         if "argument" in str(error) and env_kwargs:
             raise UsageError(f"environment {env_id} rejected --env-kw {sorted(env_kwargs)}: {error}") from None
         raise
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ class RandomPolicy:
         self.rng = np.random.default_rng(seed)
 
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
-        batch, single = check_observation_batch(obs, self.observation_space)
+        batch, single = check_observation_batch(obs, self.observation_space.shape)
         actions = self._sample(len(batch), mask)
         return actions[0] if single else actions
 

@@ -6,7 +6,10 @@ import gymnasium as gym
 
 # (id, entry point, max_episode_steps, vector entry point) of every single-agent environment; the domain
 # subpackages add theirs here as they land.
-SINGLE_AGENT_ENVS: list[tuple[str, str, int | None, str | None]] = []
+SINGLE_AGENT_ENVS: list[tuple[str, str, int | None, str | None]] = [
+    ("appliedrl/Inventory-v0", "appliedrl.envs.inventory:InventoryEnv", None,
+     "appliedrl.envs.inventory:InventoryVectorEnv"),
+]
 
 
 def register_envs() -> None:

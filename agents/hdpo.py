@@ -1,0 +1,224 @@
+"""HDPO, Hindsight Differentiable Policy Optimization (Alvo, Russo & Kanoria).
+
+Sample fixed, seeded train / dev / test sets of exogenous scenarios (e.g. demand paths). Simulate every training
+scenario over the whole horizon with the policy and follow the pathwise gradient of the average cost through
+the known, differentiable dynamics, instead of a high-variance score-function estimate. Minibatches of scenarios,
+Adam, dev evaluation every few epochs with early stopping; the best-dev policy is tested.
+
+The method needs a `DifferentiableProblem`; the domains provide them (appliedrl.domains.inventory).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from appliedrl.agents.base import check_observation_batch, seed_everything
+from appliedrl.agents.checkpoint import atomic_torch_save, load_file
+from appliedrl.agents.config import _check, config_to_dict, make_config
+from appliedrl.agents.logger import MetricsLogger
+
+CHECKPOINT = Path("checkpoint") / "agent.pt"
+
+
+class DifferentiableProblem(Protocol):
+    """A simulator HDPO can differentiate through."""
+
+    def sample_scenarios(self, n: int, periods: int, seed: int) -> Any:
+        """A fixed set of `n` scenarios of `periods` periods (exogenous randomness and initial states)."""
+
+    def subset(self, scenarios: Any, index: torch.Tensor) -> Any:
+        """The scenarios at `index`."""
+
+    def cost(self, policy: nn.Module, scenarios: Any, ignore_periods: int, test: bool = False) -> torch.Tensor:
+        """Per-scenario average cost [n] of simulating `policy`, differentiable in its parameters unless `test`."""
+
+    def optimal_cost(self) -> float | None:
+        """The known optimal average cost, or None."""
+
+
+@dataclasses.dataclass
+class HDPOConfig:
+    learning_rate: float = 3e-3
+    batch_size: int = 8192  # scenarios per gradient step
+    train_scenarios: int = 32_768
+    train_periods: int = 50
+    train_ignore_periods: int = 30  # warm-up periods left out of the loss
+    dev_scenarios: int = 32_768
+    dev_periods: int = 100
+    dev_ignore_periods: int = 60
+    test_scenarios: int = 8192
+    test_periods: int = 2000
+    test_ignore_periods: int = 500
+    max_epochs: int = 20_000
+    eval_every: int = 10  # epochs between dev evaluations (and checkpoints)
+    patience: int = 500  # stop after this many epochs without a better dev cost
+    max_seconds: float = 0.0  # stop after this much training time; 0 = no limit
+    max_grad_norm: float = 0.0  # 0 = no clipping
+    policy: str = "mlp"  # a policy architecture the domain provides (inventory: mlp, base_stock, ...)
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32, 32])
+    tensorboard: bool = True
+    device: str = "cpu"
+    torch_threads: int = 0  # 0 = torch's default (all cores): the simulator works on large batches
+
+    def validate(self) -> None:
+        _check(self.learning_rate > 0, "learning_rate must be > 0")
+        _check(1 <= self.batch_size, "batch_size must be >= 1")
+        _check(self.train_scenarios >= 1 and self.dev_scenarios >= 1 and self.test_scenarios >= 1,
+               "train_scenarios, dev_scenarios and test_scenarios must be >= 1")
+        for split in ("train", "dev", "test"):
+            periods, ignore = getattr(self, f"{split}_periods"), getattr(self, f"{split}_ignore_periods")
+            _check(0 <= ignore < periods, f"{split}_ignore_periods must be in [0, {split}_periods)")
+        _check(self.max_epochs >= 1 and self.eval_every >= 1 and self.patience >= 1,
+               "max_epochs, eval_every and patience must be >= 1")
+        _check(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device must be cpu or cuda[:N]")
+
+
+class HDPO:
+    """Trains `policy` (an nn.Module mapping observations to actions) on `problem` by pathwise gradients."""
+
+    name = "hdpo"
+    Config = HDPOConfig
+
+    def __init__(self, problem: DifferentiableProblem | None, policy: nn.Module, config: HDPOConfig | None = None,
+                 seed: int = 0, env_id: str | None = None, env_kwargs: dict | None = None) -> None:
+        self.config = config or HDPOConfig()
+        self.config.validate()
+        if self.config.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("device cuda requested but torch sees no CUDA device; valid choices here: cpu")
+        if self.config.torch_threads:
+            torch.set_num_threads(self.config.torch_threads)
+        self.problem, self.seed = problem, seed
+        self.env_id, self.env_kwargs = env_id, dict(env_kwargs or {})
+        self.device = torch.device(self.config.device)
+        seed_everything(seed)
+        self.policy = policy.to(self.device)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.learning_rate)
+        self.epoch, self.best_dev, self.best_epoch = 0, float("inf"), 0
+        self.best_state = copy.deepcopy(self.policy.state_dict())
+        self.train_seconds = 0.0
+
+    # --- training ------------------------------------------------------------------------------------------
+    def learn(self, run_dir: str | Path | None = None, progress_bar: bool = True, resume: bool = False) -> dict[str, Any]:
+        """Train until early stopping or a budget runs out, test the best-dev policy, return the summary."""
+        cfg, problem = self.config, self.problem
+        run_dir = Path(run_dir) if run_dir is not None else None
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            if resume:
+                self._load_checkpoint(load_file(run_dir / CHECKPOINT))
+        logger = MetricsLogger(run_dir, cfg.tensorboard, self.epoch if resume else None) if run_dir else None
+        train = problem.sample_scenarios(cfg.train_scenarios, cfg.train_periods, self.seed)
+        dev = problem.sample_scenarios(cfg.dev_scenarios, cfg.dev_periods, self.seed + 1)
+        optimum = problem.optimal_cost()
+        progress = Progress(TextColumn("[bold]hdpo"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[dev]}"),
+                            TimeElapsedColumn(), disable=not progress_bar)
+        start = time.perf_counter() - self.train_seconds
+        try:
+            with progress:
+                task = progress.add_task("epochs", total=cfg.max_epochs, completed=self.epoch, dev="dev: -")
+                while self.epoch < cfg.max_epochs:
+                    losses = []
+                    # one generator per epoch, so a resumed run shuffles exactly like an uninterrupted one
+                    generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+                    for index in torch.randperm(cfg.train_scenarios, generator=generator).split(cfg.batch_size):
+                        loss = problem.cost(self.policy, problem.subset(train, index), cfg.train_ignore_periods).mean()
+                        self.optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        if cfg.max_grad_norm:
+                            nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                        self.optimizer.step()
+                        losses.append(loss.item())
+                    self.epoch += 1
+                    self.train_seconds = time.perf_counter() - start
+                    metrics = {"train/cost": float(np.mean(losses)), "time/seconds": self.train_seconds}
+                    stop = cfg.max_seconds and self.train_seconds >= cfg.max_seconds
+                    if self.epoch % cfg.eval_every == 0 or stop or self.epoch == cfg.max_epochs:
+                        dev_cost = self._evaluate(dev, cfg.dev_ignore_periods)
+                        metrics["dev/cost"] = dev_cost
+                        if optimum:
+                            metrics["dev/gap_percent"] = 100 * (dev_cost / optimum - 1)
+                        if dev_cost < self.best_dev:
+                            self.best_dev, self.best_epoch = dev_cost, self.epoch
+                            self.best_state = copy.deepcopy(self.policy.state_dict())
+                        progress.update(task, dev=f"dev: {dev_cost:.4f} (best {self.best_dev:.4f})")
+                        if run_dir is not None:
+                            atomic_torch_save(self._checkpoint(), run_dir / CHECKPOINT)
+                        stop = stop or self.epoch - self.best_epoch >= cfg.patience
+                    if logger is not None:
+                        logger.log(self.epoch, metrics)
+                    progress.update(task, completed=self.epoch)
+                    if stop:
+                        break
+        finally:
+            if logger is not None:
+                logger.close()
+        summary = self.test()
+        if run_dir is not None:
+            atomic_torch_save(self._checkpoint(), run_dir / CHECKPOINT)
+            (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def _evaluate(self, scenarios: Any, ignore: int, test: bool = False) -> float:
+        with torch.no_grad():
+            return float(self.problem.cost(self.policy, scenarios, ignore, test=test).mean())
+
+    def test(self) -> dict[str, Any]:
+        """Cost of the best-dev policy on the test scenarios, with the gap to the optimum when one is known."""
+        cfg = self.config
+        self.policy.load_state_dict(self.best_state)
+        test = self.problem.sample_scenarios(cfg.test_scenarios, cfg.test_periods, self.seed + 2)
+        test_cost = self._evaluate(test, cfg.test_ignore_periods, test=True)
+        summary: dict[str, Any] = {"agent": self.name, "env_id": self.env_id, "env_kwargs": self.env_kwargs,
+                                   "seed": self.seed, "epochs": self.epoch, "best_epoch": self.best_epoch,
+                                   "dev_cost": self.best_dev, "test_cost": test_cost,
+                                   "train_seconds": round(self.train_seconds, 2)}
+        optimum = self.problem.optimal_cost()
+        if optimum:
+            summary["optimal_cost"] = optimum
+            summary["gap_to_optimum"] = test_cost / optimum - 1
+        return summary
+
+    # --- policy protocol -----------------------------------------------------------------------------------
+    def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
+        """Actions of the (best-dev, after training) policy for one observation or a batch."""
+        batch, single = check_observation_batch(obs, self.policy.observation_shape)
+        with torch.no_grad():
+            actions = self.policy(torch.as_tensor(batch, device=self.device)).cpu().numpy()
+        return actions[0] if single else actions
+
+    def _checkpoint(self) -> dict[str, Any]:
+        return {"agent": self.name, "config": config_to_dict(self.config), "seed": self.seed, "env_id": self.env_id,
+                "env_kwargs": self.env_kwargs, "policy_module": self.policy, "policy": self.policy.state_dict(),
+                "best_state": self.best_state, "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
+                "best_dev": self.best_dev, "best_epoch": self.best_epoch, "train_seconds": self.train_seconds}
+
+    def _load_checkpoint(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.best_state, self.epoch = state["best_state"], state["epoch"]
+        self.best_dev, self.best_epoch, self.train_seconds = state["best_dev"], state["best_epoch"], state["train_seconds"]
+
+    def save(self, path: str | Path) -> None:
+        atomic_torch_save(self._checkpoint(), Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "HDPO":
+        """An inference-only HDPO agent holding the best-dev policy of a saved run or file."""
+        state = load_file(Path(path))
+        if state.get("agent") != cls.name:
+            raise ValueError(f"{path} holds a {state.get('agent')!r} agent, not {cls.name!r}")
+        agent = cls(None, state["policy_module"], make_config(HDPOConfig, state["config"]), state["seed"],
+                    state["env_id"], state["env_kwargs"])
+        agent._load_checkpoint(state)
+        agent.policy.load_state_dict(agent.best_state)
+        return agent

@@ -1,0 +1,69 @@
+"""The inventory simulator as HDPO's differentiable problem, and the known optimum of an instance."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from appliedrl.agents.hdpo import HDPO, HDPOConfig
+from appliedrl.domains.inventory import optima
+from appliedrl.domains.inventory.policies import make_policy
+from appliedrl.envs.inventory import InventoryProblem, InventorySimulator, InventoryState, make_problem
+
+
+@dataclasses.dataclass
+class Scenarios:
+    demand: torch.Tensor  # [n, periods, stores]
+    on_hand: torch.Tensor  # [n, nodes]
+    pipeline: torch.Tensor  # [n, nodes, slots]
+
+
+class InventoryHDPOProblem:
+    """Scenarios are demand paths plus random starting states; cost is the simulator's average cost per period
+    per store. Poisson-demand problems round orders to integers at test time, as the reference does."""
+
+    def __init__(self, problem: InventoryProblem, device: str | torch.device = "cpu") -> None:
+        self.problem = problem
+        self.simulator = InventorySimulator(problem, device)
+        self.device = torch.device(device)
+
+    def sample_scenarios(self, n: int, periods: int, seed: int) -> Scenarios:
+        state = self.simulator.initial_state(n, seed)
+        demand = self.problem.sample_demand(n, periods, seed).to(self.device)
+        return Scenarios(demand, state.on_hand, state.pipeline)
+
+    def subset(self, scenarios: Scenarios, index: torch.Tensor) -> Scenarios:
+        index = index.to(self.device)
+        return Scenarios(scenarios.demand[index], scenarios.on_hand[index], scenarios.pipeline[index])
+
+    def cost(self, policy: nn.Module, scenarios: Scenarios, ignore_periods: int, test: bool = False) -> torch.Tensor:
+        start = InventoryState(scenarios.on_hand, scenarios.pipeline)
+        round_orders = test and self.problem.demand_distribution == "poisson"
+        return self.simulator.rollout(lambda state: policy(state.observation()), scenarios.demand, start,
+                                      ignore_periods, round_orders)
+
+    def optimal_cost(self) -> float | None:
+        return optimal_cost(self.problem)
+
+
+def optimal_cost(problem: InventoryProblem) -> float | None:
+    """Known optimal average cost per period: dynamic programming for one lost-sales store (Poisson demand),
+    the closed form for one backlogged store (Normal demand); None where none is known."""
+    if problem.setting == "one_store_lost":
+        return optima.lost_sales_optimal_cost(problem.demand_means[0], problem.lead_times[0],
+                                              problem.shortage_costs[0], problem.holding_costs[0])
+    if problem.setting == "one_store_backlogged":
+        return optima.backlogged_optimal(problem.demand_means[0], problem.demand_stds[0], problem.lead_times[0],
+                                         problem.shortage_costs[0], problem.holding_costs[0])[1]
+    return None
+
+
+def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str = "appliedrl/Inventory-v0") -> HDPO:
+    """An HDPO agent for the instance `env_kwargs` describes (the keyword arguments of appliedrl/Inventory-v0)."""
+    params = {k: v for k, v in env_kwargs.items() if k not in ("periods", "ignore_periods", "max_order")}
+    seed_param = params.pop("problem_seed", 0)
+    problem = make_problem(**params, seed=seed_param)
+    policy = make_policy(config.policy, problem, config.net_arch)
+    return HDPO(InventoryHDPOProblem(problem, config.device), policy, config, seed, env_id, env_kwargs)

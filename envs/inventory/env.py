@@ -1,0 +1,131 @@
+"""Gymnasium environments over the batched inventory simulator: a single env and a native vector env.
+
+Observation: on-hand stock of every node, then every node's pipeline of outstanding shipments (slot k arrives
+k + 1 periods from now), flat, float32. Action: order quantities per node, Box(0, max_order). Reward: minus the
+period's cost per store. Episodes last `periods` periods and end by truncation (the problem has no terminal
+state). At the end of an episode `info["episode_metrics"]["average_cost"]` holds the average cost per period per
+store after the first `ignore_periods`, the figure the literature reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from appliedrl.envs.inventory.problem import InventoryProblem, make_problem
+from appliedrl.envs.inventory.simulator import InventorySimulator
+
+
+def _spaces(problem: InventoryProblem, max_order: float | None) -> tuple[spaces.Box, spaces.Box, float]:
+    if max_order is None:
+        max_order = 4.0 * float(sum(problem.demand_means))
+    if max_order <= 0:
+        raise ValueError(f"max_order={max_order} is invalid: must be > 0")
+    obs_dim = problem.n_nodes * max(problem.max_lead_time, 1)
+    observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
+    action_space = spaces.Box(0.0, max_order, (problem.n_nodes,), np.float32)
+    return observation_space, action_space, max_order
+
+
+class _Episodes:
+    """The batched episode state shared by the single and the vector env."""
+
+    def __init__(self, problem: InventoryProblem, n: int, periods: int, ignore_periods: int) -> None:
+        if periods < 1 or not 0 <= ignore_periods < periods:
+            raise ValueError(f"need periods >= 1 and 0 <= ignore_periods < periods, got {periods}, {ignore_periods}")
+        self.problem, self.n, self.periods, self.ignore = problem, n, periods, ignore_periods
+        self.sim = InventorySimulator(problem)
+
+    def reset(self, rng: np.random.Generator, rows: np.ndarray | None = None) -> None:
+        fresh = self.sim.initial_state(self.n, int(rng.integers(2**31)))
+        if rows is None:
+            self.state, self.t, self.costs = fresh, np.zeros(self.n, np.int64), np.zeros(self.n)
+        else:
+            self.state.on_hand[rows] = fresh.on_hand[rows]
+            self.state.pipeline[rows] = fresh.pipeline[rows]
+            self.t[rows], self.costs[rows] = 0, 0.0
+
+    def step(self, orders: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        demand = self.problem.sample_demand(self.n, 1, rng)[:, 0]
+        with torch.no_grad():
+            self.state, cost = self.sim.step(self.state, torch.as_tensor(orders, dtype=torch.float32), demand)
+        cost = cost.numpy().astype(np.float64) / self.problem.n_stores
+        self.costs += np.where(self.t >= self.ignore, cost, 0.0)
+        self.t += 1
+        return cost
+
+    def observation(self) -> np.ndarray:
+        return self.state.observation().numpy().astype(np.float32)
+
+    def average_cost(self, i: int) -> float:
+        return float(self.costs[i] / (self.periods - self.ignore))
+
+
+class InventoryEnv(gym.Env):
+    """One inventory network as a Gymnasium env; keyword arguments are those of `make_problem`."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
+                 max_order: float | None = None, problem_seed: int = 0, **params: Any) -> None:
+        self.problem = make_problem(setting, seed=problem_seed, **params)
+        self.observation_space, self.action_space, self.max_order = _spaces(self.problem, max_order)
+        self._episodes = _Episodes(self.problem, 1, periods, ignore_periods)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._episodes.reset(self.np_random)
+        return self._episodes.observation()[0], {}
+
+    def step(self, action):
+        action = np.clip(np.asarray(action, np.float32).reshape(1, -1), 0.0, self.max_order)
+        cost = self._episodes.step(action, self.np_random)[0]
+        info: dict[str, Any] = {"cost": cost}
+        truncated = bool(self._episodes.t[0] >= self._episodes.periods)
+        if truncated:
+            info["episode_metrics"] = {"average_cost": self._episodes.average_cost(0)}
+        return self._episodes.observation()[0], -cost, False, truncated, info
+
+
+class InventoryVectorEnv(VectorEnv):
+    """`num_envs` copies stepped as one batch by the simulator; SAME_STEP autoreset."""
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
+                 max_order: float | None = None, problem_seed: int = 0, **params: Any) -> None:
+        self.num_envs = num_envs
+        self.problem = make_problem(setting, seed=problem_seed, **params)
+        self.single_observation_space, self.single_action_space, self.max_order = _spaces(self.problem, max_order)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._episodes = _Episodes(self.problem, num_envs, periods, ignore_periods)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._episodes.reset(self.np_random)
+        return self._episodes.observation(), {}
+
+    def step(self, actions):
+        actions = np.clip(np.asarray(actions, np.float32).reshape(self.num_envs, -1), 0.0, self.max_order)
+        cost = self._episodes.step(actions, self.np_random)
+        truncated = self._episodes.t >= self._episodes.periods
+        terminated = np.zeros(self.num_envs, bool)
+        info: dict[str, Any] = {}
+        if truncated.any():
+            done = np.flatnonzero(truncated)
+            metrics = np.zeros(self.num_envs)
+            metrics[done] = [self._episodes.average_cost(i) for i in done]
+            info = {"final_obs": np.array(list(self._episodes.observation()), dtype=object),
+                    "_final_obs": truncated.copy(),
+                    "final_info": {"episode_metrics": {"average_cost": metrics, "_average_cost": truncated.copy()},
+                                   "_episode_metrics": truncated.copy()},
+                    "_final_info": truncated.copy()}
+            self._episodes.reset(self.np_random, done)
+        return self._episodes.observation(), -cost, terminated, truncated, info

@@ -1,0 +1,127 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+import appliedrl  # noqa: F401
+from appliedrl.agents.hdpo import HDPO, HDPOConfig
+from appliedrl.domains.inventory.baselines import newsvendor_policy
+from appliedrl.domains.inventory.hdpo_problem import InventoryHDPOProblem
+from appliedrl.domains.inventory.policies import BaseStockPolicy, make_policy
+from appliedrl.envs.inventory import InventorySimulator, InventoryState, make_problem
+
+
+def state(on_hand, pipeline):
+    return InventoryState(torch.tensor([on_hand], dtype=torch.float32), torch.tensor([pipeline], dtype=torch.float32))
+
+
+def test_lead_time_two_order_arrives_at_the_start_of_the_second_period_after():
+    sim = InventorySimulator(make_problem("one_store_lost", lead_time=2, shortage_cost=4, holding_cost=1))
+    s = state([3.0], [[0.0]])
+    # period 0: order 7, demand 5: 3 on hand, 2 lost (cost 4 * 2)
+    s, cost = sim.step(s, torch.tensor([[7.0]]), torch.tensor([[5.0]]))
+    assert cost.item() == 8.0 and s.on_hand.item() == 0.0 and s.pipeline.tolist() == [[[7.0]]]
+    # period 1: nothing arrives yet; demand 1 lost
+    s, cost = sim.step(s, torch.tensor([[0.0]]), torch.tensor([[1.0]]))
+    assert cost.item() == 4.0 and s.on_hand.item() == 7.0  # the order of period 0 lands at the start of period 2
+    # period 2: demand 4 of 7: 3 left over, holding 3
+    s, cost = sim.step(s, torch.tensor([[0.0]]), torch.tensor([[4.0]]))
+    assert cost.item() == 3.0 and s.on_hand.item() == 3.0
+
+
+def test_backlog_carries_unmet_demand_and_lead_time_one():
+    sim = InventorySimulator(make_problem("one_store_backlogged", lead_time=1, shortage_cost=9, holding_cost=1))
+    s = state([2.0], [[]])
+    s, cost = sim.step(s, torch.tensor([[1.0]]), torch.tensor([[5.0]]))
+    assert cost.item() == 27.0 and s.on_hand.item() == -3.0 + 1.0  # backlog of 3, then the order of 1 arrives
+    s, cost = sim.step(s, torch.tensor([[0.0]]), torch.tensor([[0.0]]))
+    assert cost.item() == 18.0  # still 2 short
+
+
+def test_warehouse_scales_orders_down_proportionally_and_pays_holding_after_shipping():
+    problem = make_problem("one_warehouse", n_stores=2, lead_time=2, holding_cost=1, shortage_cost=9, demand_mean=5)
+    sim = InventorySimulator(problem)
+    nodes = problem.n_nodes
+    s = InventoryState(torch.tensor([[10.0, 10.0, 6.0]]), torch.zeros(1, nodes, problem.max_lead_time - 1))
+    s, cost = sim.step(s, torch.tensor([[6.0, 3.0, 4.0]]), torch.tensor([[0.0, 0.0]]))
+    # stores asked 9 of the warehouse's 6: shipped 4 and 2; warehouse keeps 0, stores hold 10 each
+    assert torch.allclose(s.pipeline[0, :2, 0], torch.tensor([4.0, 2.0]))
+    assert cost.item() == pytest.approx(20.0 + 0.3 * 0.0)
+    s, cost = sim.step(s, torch.zeros(1, 3), torch.zeros(1, 2))
+    assert torch.allclose(s.on_hand[0, :2], torch.tensor([14.0, 12.0]))
+
+
+def test_pathwise_gradient_matches_finite_differences():
+    problem = make_problem("one_store_backlogged", lead_time=2, shortage_cost=9)
+    hp = InventoryHDPOProblem(problem)
+    scenarios = hp.sample_scenarios(512, 20, seed=0)
+    policy = BaseStockPolicy(problem, torch.tensor([14.0]))
+    cost = hp.cost(policy, scenarios, 5).mean()
+    (grad,) = torch.autograd.grad(cost, policy.level)
+    eps = 1e-2
+    with torch.no_grad():
+        policy.level += eps
+        up = hp.cost(policy, scenarios, 5).mean()
+        policy.level -= 2 * eps
+        down = hp.cost(policy, scenarios, 5).mean()
+    assert grad.item() == pytest.approx(((up - down) / (2 * eps)).item(), rel=2e-2, abs=1e-3)
+
+
+def test_base_stock_at_closed_form_level_reaches_closed_form_cost():
+    mu, sigma, p, h, L = 5.0, 1.6, 9.0, 1.0, 1
+    z = stats.norm.ppf(p / (p + h))
+    optimum = (p + h) * sigma * np.sqrt(L + 1) * stats.norm.pdf(z)
+    problem = make_problem("one_store_backlogged", lead_time=L, shortage_cost=p)
+    hp = InventoryHDPOProblem(problem)
+    scenarios = hp.sample_scenarios(4096, 400, seed=1)
+    with torch.no_grad():
+        per_scenario = hp.cost(newsvendor_policy(problem), scenarios, 50)
+    standard_error = per_scenario.std().item() / np.sqrt(len(per_scenario))
+    assert abs(per_scenario.mean().item() - optimum) < 4 * standard_error + 1e-3
+
+
+def test_hdpo_fits_the_base_stock_level_and_resumes(tmp_path):
+    problem = make_problem("one_store_backlogged", lead_time=2, shortage_cost=9)
+    config = HDPOConfig(learning_rate=0.3, batch_size=512, train_scenarios=1024, dev_scenarios=1024, dev_periods=60,
+                        dev_ignore_periods=20, test_scenarios=512, test_periods=300, test_ignore_periods=50,
+                        max_epochs=30, eval_every=5, tensorboard=False)
+    agent = HDPO(InventoryHDPOProblem(problem), make_policy("base_stock", problem), config, seed=0)
+    summary = agent.learn(tmp_path / "run", progress_bar=False)
+    s_star = 3 * 5.0 + stats.norm.ppf(0.9) * 1.6 * np.sqrt(3)
+    assert agent.policy.level.item() == pytest.approx(s_star, abs=0.5)
+    assert abs(summary["gap_to_optimum"]) < 0.02
+    loaded = HDPO.load(tmp_path / "run")
+    obs = np.array([[3.0, 4.0], [20.0, 0.0]], np.float32)
+    np.testing.assert_allclose(loaded.predict(obs), agent.predict(obs))
+
+
+def test_env_checkers_and_vector_env():
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    for setting in ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse"):
+        env = gym.make("appliedrl/Inventory-v0", setting=setting)
+        check_env(env.unwrapped, skip_render_check=True)
+        sb3_check_env(env.unwrapped, warn=False)
+    envs = gym.make_vec("appliedrl/Inventory-v0", 3, vectorization_mode="vector_entry_point", periods=4,
+                        ignore_periods=1)
+    obs, _ = envs.reset(seed=0)
+    for t in range(4):
+        obs, reward, terminated, truncated, info = envs.step(np.full((3, 1), 5.0, np.float32))
+    assert truncated.all() and not terminated.any()
+    assert info["final_info"]["episode_metrics"]["average_cost"].shape == (3,)
+    assert info["_final_obs"].all() and not np.array_equal(np.stack(info["final_obs"]), obs)  # SAME_STEP reset
+    envs.close()
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"lead_time": -1}, "lead_time=-1 is invalid"),
+    ({"n_stores": 0, "setting": "one_warehouse"}, "n_stores=0 is invalid"),
+    ({"shortage_cost": -2}, "shortage_cost=-2 is invalid"),
+    ({"setting": "two_stores"}, "valid settings: one_store_lost"),
+    ({"n_stores": 3, "setting": "serial"}, "exactly one store"),
+])
+def test_invalid_parameters_say_which_and_why(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_problem(**kwargs)
