@@ -126,6 +126,12 @@ class Agent:
         self.mask = action_mask_from_info(info, self.n_envs)
         self.episodes = EpisodeTracker(self.n_envs)
 
+    def anneal_learning_rate(self, optimizer: torch.optim.Optimizer, initial: float) -> None:
+        """Linear decay from `initial` to 0 over the run (the config's `anneal_lr`)."""
+        fraction = max(0.0, 1.0 - self.num_timesteps / max(self.total_timesteps, 1))
+        for group in optimizer.param_groups:
+            group["lr"] = fraction * initial
+
     def normalize(self, obs: np.ndarray, update: bool = False) -> np.ndarray:
         if self.obs_normalizer is None:
             return np.asarray(obs, dtype=np.float32)

@@ -27,6 +27,7 @@ from appliedrl.agents.vec_env import action_mask_from_info
 @dataclasses.dataclass
 class DQNConfig(AgentConfig):
     learning_rate: float = 1e-4
+    anneal_lr: bool = False  # linear decay to 0 over the run (steadies the final policy)
     buffer_size: int = 1_000_000
     learning_starts: int = 100  # env steps before the first update
     batch_size: int = 32
@@ -127,6 +128,8 @@ class DQN(Agent):
     def iterate(self) -> dict[str, float]:
         cfg = self.config
         before = self.num_timesteps
+        if cfg.anneal_lr:
+            self.anneal_learning_rate(self.optimizer, cfg.learning_rate)
         for _ in range(cfg.train_freq):
             self._step()
         metrics: dict[str, float] = {"train/epsilon": self.exploration_rate()}

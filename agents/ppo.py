@@ -113,9 +113,7 @@ class PPO(Agent):
     def iterate(self) -> dict[str, float]:
         cfg = self.config
         if cfg.anneal_lr:
-            fraction = max(0.0, 1.0 - self.num_timesteps / max(self.total_timesteps, 1))
-            for group in self.optimizer.param_groups:
-                group["lr"] = fraction * cfg.learning_rate
+            self.anneal_learning_rate(self.optimizer, cfg.learning_rate)
         self._collect_rollout()
         return self._update()
 

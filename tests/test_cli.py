@@ -73,7 +73,7 @@ def test_list(capsys):
     (["train", "CartPole-v1", "--agent", "ppo", "--env-kw", "gravity=3"], "rejected --env-kw"),
     (["train", "CartPole-v1"], "needs ENV_ID and --agent"),
     (["train", "--resume", "/nonexistent"], "not a run folder"),
-    (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "unknown baseline 'smart'; valid choices: random"),
+    (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "unknown baseline 'smart'; valid choices: constant_order, echelon_base_stock, newsvendor, random"),
     (["evaluate", "/nonexistent", "--env", "CartPole-v1"], "baseline:NAME"),
     (["evaluate", "baseline:random", "--env", "CartPole-v1", "--episodes", "0"], "--episodes must be >= 1"),
 ])
