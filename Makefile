@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/cartpole_ppo.py
+	$(PY) examples/inventory_hdpo.py
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -66,6 +66,8 @@ class HDPOConfig:
     max_grad_norm: float = 0.0  # 0 = no clipping
     policy: str = "mlp"  # a policy architecture the domain provides (inventory: mlp, base_stock, ...)
     net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32, 32])
+    activation: str = "elu"  # the reference's; relu is 3x cheaper on CPU but converged slower here
+    compile: bool = False  # ask the problem to torch.compile its simulation step (pays off on GPUs)
     tensorboard: bool = True
     device: str = "cpu"
     torch_threads: int = 0  # 0 = torch's default (all cores): the simulator works on large batches

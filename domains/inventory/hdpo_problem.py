@@ -24,8 +24,8 @@ class InventoryHDPOProblem:
     """Scenarios are demand paths plus random starting states; cost is the simulator's average cost per period
     per store. Poisson-demand problems round orders to integers at test time, as the reference does."""
 
-    def __init__(self, problem: InventoryProblem, device: str | torch.device = "cpu") -> None:
-        self.problem = problem
+    def __init__(self, problem: InventoryProblem, device: str | torch.device = "cpu", compile: bool = False) -> None:
+        self.problem, self.compile = problem, compile
         self.simulator = InventorySimulator(problem, device)
         self.device = torch.device(device)
 
@@ -41,8 +41,7 @@ class InventoryHDPOProblem:
     def cost(self, policy: nn.Module, scenarios: Scenarios, ignore_periods: int, test: bool = False) -> torch.Tensor:
         start = InventoryState(scenarios.on_hand, scenarios.pipeline)
         round_orders = test and self.problem.demand_distribution == "poisson"
-        return self.simulator.rollout(lambda state: policy(state.observation()), scenarios.demand, start,
-                                      ignore_periods, round_orders)
+        return self.simulator.rollout(policy, scenarios.demand, start, ignore_periods, round_orders, self.compile)
 
     def optimal_cost(self) -> float | None:
         return optimal_cost(self.problem)
@@ -65,5 +64,5 @@ def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str
     params = {k: v for k, v in env_kwargs.items() if k not in ("periods", "ignore_periods", "max_order")}
     seed_param = params.pop("problem_seed", 0)
     problem = make_problem(**params, seed=seed_param)
-    policy = make_policy(config.policy, problem, config.net_arch)
-    return HDPO(InventoryHDPOProblem(problem, config.device), policy, config, seed, env_id, env_kwargs)
+    policy = make_policy(config.policy, problem, config.net_arch, config.activation)
+    return HDPO(InventoryHDPOProblem(problem, config.device, config.compile), policy, config, seed, env_id, env_kwargs)

@@ -92,10 +92,11 @@ class ConstantOrderPolicy(InventoryPolicy):
         return F.relu(self.quantity).expand(len(obs), -1)
 
 
-def make_policy(name: str, problem: InventoryProblem, hidden: list[int] | None = None) -> InventoryPolicy:
+def make_policy(name: str, problem: InventoryProblem, hidden: list[int] | None = None,
+                activation: str = "elu") -> InventoryPolicy:
     """A policy by name, with its default starting parameters."""
     builders = {
-        "mlp": lambda: MLPPolicy(problem, hidden or [32, 32, 32]),
+        "mlp": lambda: MLPPolicy(problem, hidden or [32, 32, 32], activation),
         "base_stock": lambda: BaseStockPolicy(problem),
         "capped_base_stock": lambda: BaseStockPolicy(problem, capped=True),
         "echelon_base_stock": lambda: EchelonBaseStockPolicy(problem),

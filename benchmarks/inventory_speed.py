@@ -1,0 +1,62 @@
+"""HDPO wall-clock to a dev-cost gap on lost sales (one store, Poisson(5), L = 4, p = 9, optimum 6.84), with the
+reference implementation's sizes: 32,768 training scenarios x 50 periods (30 warm-up), batch 8,192, dev
+32,768 x 100 (60) every 10 epochs, MLP [32, 32, 32] ELU, Adam 3e-3.
+
+    python benchmarks/inventory_speed.py --device cpu --minutes 10
+    python benchmarks/inventory_speed.py --device cuda --minutes 4 --compile
+
+Prints seconds per epoch and the training time (dev evaluations included) at which the dev cost first came
+within 1% and 0.5% of the optimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+import appliedrl  # noqa: F401
+from appliedrl.agents import HDPOConfig
+from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the simulator period")
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args()
+    config = HDPOConfig(device=args.device, max_seconds=60 * args.minutes, torch_threads=args.threads,
+                        compile=args.compile, test_scenarios=1024, test_periods=500, test_ignore_periods=100,
+                        tensorboard=False)
+    env_kwargs = {"setting": "one_store_lost", "lead_time": 4, "shortage_cost": 9.0}
+    agent = make_hdpo_agent(env_kwargs, config, args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = agent.learn(Path(tmp), progress_bar=False)
+        metrics = pd.read_csv(Path(tmp) / "metrics.csv")
+    dev = metrics.dropna(subset=["dev/cost"])
+    result = {"device": args.device, "compile": args.compile, "threads": torch.get_num_threads(),
+              "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
+              "cpu": platform.processor() or platform.machine(), "date": str(date.today()),
+              "epochs": summary["epochs"], "seconds_per_epoch": summary["train_seconds"] / summary["epochs"],
+              "best_dev": summary["dev_cost"], "optimal": summary["optimal_cost"]}
+    for gap in (1.0, 0.5):
+        hit = dev[dev["dev/gap_percent"] <= gap]
+        result[f"seconds_to_{gap}%"] = float(hit["time/seconds"].iloc[0]) if len(hit) else None
+        result[f"epochs_to_{gap}%"] = int(hit["step"].iloc[0]) if len(hit) else None
+    print(json.dumps(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
