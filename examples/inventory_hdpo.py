@@ -60,9 +60,11 @@ for name, cost in (("HDPO, MLP", neural["test_cost"]), ("base-stock, level fitte
     table.add_row(name, f"{cost:.3f}", f"{100 * (cost / optimum - 1):+.2f}%")
 console.print(table)
 
-curve = pd.read_csv(OUT / "mlp" / "metrics.csv").dropna(subset=["dev/cost"])
+curve = pd.read_csv(OUT / "mlp" / "metrics.csv")
+dev = curve.dropna(subset=["dev/cost"])
 plt.figure(figsize=(6, 4))
-plt.plot(curve["time/seconds"], curve["dev/cost"], label="HDPO, MLP (dev cost)")
+plt.plot(curve["time/seconds"], curve["train/cost"], alpha=0.5, label="HDPO, MLP (training cost)")
+plt.plot(dev["time/seconds"], dev["dev/cost"], "o-", label="HDPO, MLP (dev cost)")
 plt.axhline(optimum, color="k", linestyle="--", label=f"optimum {optimum:.2f}")
 plt.axhline(newsvendor, color="tab:red", linestyle=":", label=f"newsvendor {newsvendor:.2f}")
 plt.xlabel("training time (s)")

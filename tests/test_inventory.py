@@ -125,3 +125,25 @@ def test_env_checkers_and_vector_env():
 def test_invalid_parameters_say_which_and_why(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_problem(**kwargs)
+
+
+def test_ppo_trains_on_the_native_vector_env(tiny_ppo_config):
+    import dataclasses
+
+    from appliedrl.agents import PPO
+
+    config = dataclasses.replace(tiny_ppo_config, normalize_obs=True, normalize_reward=True)
+    agent = PPO("appliedrl/Inventory-v0", config, seed=0, env_kwargs={"periods": 10, "ignore_periods": 2})
+    assert type(agent.envs).__name__ == "InventoryVectorEnv"
+    agent.learn(256, progress_bar=False)
+    assert len(agent.episode_returns) > 0
+
+
+def test_gym_make_without_importing_appliedrl_first():
+    import subprocess
+    import sys
+
+    code = ("import gymnasium as gym; env = gym.make('appliedrl:appliedrl/Inventory-v0', setting='serial'); "
+            "print(env.action_space.shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(4,)"
