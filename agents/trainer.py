@@ -29,17 +29,17 @@ def checkpoint_path(run_dir: Path) -> Path:
     return run_dir / "checkpoint" / CHECKPOINT_FILE
 
 
-def save_checkpoint(agent: Agent, run_dir: Path, wall_time: float) -> None:
+def save_checkpoint(agent: Agent, run_dir: Path, wall_time: float, best: dict[str, Any]) -> None:
     state = agent.checkpoint_state()
-    state["wall_time"] = wall_time
+    state["trainer"] = {"wall_time": wall_time, "best": dict(best)}
     atomic_torch_save(state, checkpoint_path(run_dir))
 
 
-def restore_checkpoint(agent: Agent, run_dir: Path) -> float:
-    """Load the run's checkpoint into `agent`; returns the wall time already spent."""
+def restore_checkpoint(agent: Agent, run_dir: Path) -> dict[str, Any]:
+    """Load the run's checkpoint into `agent`; returns the trainer's own state (wall time, best evaluation)."""
     state = load_file(checkpoint_path(run_dir))
     agent.load_checkpoint_state(state)
-    return float(state.get("wall_time", 0.0))
+    return state["trainer"]
 
 
 def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = None,
@@ -54,16 +54,26 @@ def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = No
     run_dir = Path(run_dir) if run_dir is not None else None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-    previous_wall = restore_checkpoint(agent, run_dir) if resume else 0.0
+    fresh = {"wall_time": 0.0, "best": {"mean": float("-inf"), "step": None}}
+    restored = restore_checkpoint(agent, run_dir) if resume else fresh
+    previous_wall = restored["wall_time"]
     agent.total_timesteps = total_timesteps
     eval_id = eval_env or agent.env_id
     eval_kwargs = agent.env_kwargs if eval_env_kwargs is None else eval_env_kwargs
     logger = MetricsLogger(run_dir, config.tensorboard, agent.num_timesteps if resume else None) if run_dir else None
 
+    best = restored["best"]
+
     def run_eval() -> EvalResult | None:
+        """Evaluate; keep the best policy so far in run_dir/best/ (SB3's EvalCallback best model)."""
         if eval_id is None:
             return None
-        return evaluate(agent, eval_id, config.eval_episodes, agent.seed + EVAL_SEED_OFFSET, eval_kwargs)
+        result = evaluate(agent, eval_id, config.eval_episodes, agent.seed + EVAL_SEED_OFFSET, eval_kwargs)
+        if result.mean > best["mean"]:
+            best.update(mean=result.mean, step=agent.num_timesteps)
+            if run_dir is not None:
+                agent.save(run_dir / "best" / CHECKPOINT_FILE)
+        return result
 
     start, start_steps = time.perf_counter(), agent.num_timesteps
     eval_result: EvalResult | None = None
@@ -96,15 +106,17 @@ def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = No
                     if callback(agent, metrics) is False:
                         stop = True
                 if run_dir is not None and _crossed(before, now, config.checkpoint_freq) and now < total_timesteps:
-                    save_checkpoint(agent, run_dir, previous_wall + elapsed)
+                    save_checkpoint(agent, run_dir, previous_wall + elapsed, best)
                 progress.update(task, completed=now, sps=f"{sps:,.0f}", eval=last_eval)
             eval_result = run_eval()
             if eval_result is not None:
                 progress.update(task, eval=f"eval: {eval_result.mean:8.1f}")
         wall = previous_wall + time.perf_counter() - start
         summary = _summary(agent, eval_result, wall)
+        if best["step"] is not None:
+            summary.update(best_eval_mean_return=best["mean"], best_eval_step=best["step"])
         if run_dir is not None:
-            save_checkpoint(agent, run_dir, wall)
+            save_checkpoint(agent, run_dir, wall, best)
             if eval_result is not None:
                 logger.log(agent.num_timesteps, {"eval/mean_return": eval_result.mean,
                                                  "eval/std_return": eval_result.std})

@@ -25,11 +25,12 @@ def test_train_then_evaluate_end_to_end(tmp_path, capsys):
     code, out, _ = run_cli(["train", "CartPole-v1", "--agent", "ppo", "--steps", "512", "--seed", "1",
                             "--out", str(run), *TINY], capsys)
     assert code == 0 and "eval return" in out
-    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoint/agent.pt"):
+    for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoint/agent.pt", "best/agent.pt"):
         assert (run / name).is_file(), name
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 512 and summary["eval_episodes"] == 3
-    assert {"eval_mean_return", "eval_std_return", "wall_time_s", "sps"} <= set(summary)
+    assert {"eval_mean_return", "eval_std_return", "wall_time_s", "sps", "best_eval_mean_return"} <= set(summary)
+    assert summary["best_eval_mean_return"] >= summary["eval_mean_return"]
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["config"]["n_steps"] == 32 and config["seed"] == 1
 
