@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 
 from appliedrl.agents.base import check_observation_batch
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
@@ -45,6 +44,8 @@ class ModulePolicy:
 
 def newsvendor_level(problem: InventoryProblem, store: int, periods: int) -> float:
     """The p/(p+h) quantile of a store's demand summed over `periods` periods."""
+    from scipy import stats  # imported here: scipy.stats is slow to import
+
     ratio = problem.shortage_costs[store] / (problem.shortage_costs[store] + problem.holding_costs[store])
     mean = problem.demand_means[store] * periods
     if problem.demand_distribution == "poisson":

@@ -12,7 +12,6 @@ from functools import lru_cache, reduce
 import math
 
 import numpy as np
-from scipy.stats import norm, poisson
 
 # Zipkin (2008), "Old and new methods for lost-sales inventory systems", Poisson(5) demand, h = 1: (L, p) -> cost.
 LOST_SALES_TABLE: dict[tuple[int, float], float] = {
@@ -54,6 +53,8 @@ def _lost_sales_dp(demand_mean: float, lead_time: int, shortage_cost: float,
                    holding_cost: float) -> tuple[float, np.ndarray]:
     _check_positive(demand_mean=demand_mean, shortage_cost=shortage_cost, holding_cost=holding_cost)
     _check_lead_time(lead_time)
+    from scipy.stats import poisson  # imported here: scipy.stats is slow to import
+
     # Bounds: the inventory position after ordering stays at most the optimal backlog base-stock level, the
     # p/(p+h) quantile of L+1 periods of demand (Morton's 1969 bound on the lost-sales optimum), and an order at
     # most the 1 - 1e-4 quantile of one period's demand. Raising either leaves Zipkin's table unchanged.
@@ -71,6 +72,7 @@ def _lost_sales_dp(demand_mean: float, lead_time: int, shortage_cost: float,
 def _relative_value_iteration(demand_mean: float, lead_time: int, shortage_cost: float, holding_cost: float,
                               max_position: int, max_order: int) -> tuple[float, np.ndarray]:
     """Average cost and optimal policy over states with on-hand <= max_position and orders <= max_order."""
+    from scipy.stats import poisson  # imported here: scipy.stats is slow to import
     n, m = max_position + 1, max_order + 1
     on_hand = np.arange(n)
     # leftover[i, z] = P((i - d)^+ = z); demand beyond on-hand is lumped into z = 0, so demand is never truncated.
@@ -116,6 +118,7 @@ def backlogged_optimal(demand_mean: float, demand_std: float, lead_time: int, sh
 
     Newsvendor over the L+1 periods of demand an order covers; ignores the clipping of demand at 0, which is
     negligible when demand_mean is several demand_std (e.g. Normal(5, 1.6))."""
+    from scipy.stats import norm  # imported here: scipy.stats is slow to import
     _check_positive(demand_mean=demand_mean, demand_std=demand_std, shortage_cost=shortage_cost,
                     holding_cost=holding_cost)
     _check_lead_time(lead_time)
