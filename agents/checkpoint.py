@@ -15,6 +15,11 @@ import torch
 CHECKPOINT_FILE = "agent.pt"
 
 
+def checkpoint_path(run_dir: Path) -> Path:
+    """Where a run folder keeps its latest training checkpoint."""
+    return run_dir / "checkpoint" / CHECKPOINT_FILE
+
+
 def atomic_torch_save(obj: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

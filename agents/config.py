@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from appliedrl.agents.vec_env import VECTORIZATIONS
+
 
 class ConfigError(ValueError):
     """A configuration key or value that cannot be used; the message names the valid choices."""
@@ -31,8 +33,7 @@ class AgentConfig:
     def validate(self) -> None:
         """Raise ConfigError for values that cannot work; subclasses extend it."""
         _check(self.n_envs >= 1, "n_envs must be >= 1")
-        _check(self.vectorization in ("auto", "sync", "async", "vector_entry_point"),
-               "vectorization must be one of: auto, sync, async, vector_entry_point")
+        _check(self.vectorization in VECTORIZATIONS, f"vectorization must be one of: {', '.join(VECTORIZATIONS)}")
         _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
         _check(self.eval_freq >= 0 and self.checkpoint_freq >= 0, "eval_freq and checkpoint_freq must be >= 0")
         _check(self.torch_threads >= 1, "torch_threads must be >= 1")

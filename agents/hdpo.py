@@ -23,12 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 
 from appliedrl.agents.base import check_observation_batch, seed_everything
-from appliedrl.agents.checkpoint import atomic_torch_save, load_file
+from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
 from appliedrl.agents.config import _check, config_to_dict, make_config
 from appliedrl.agents.logger import MetricsLogger
-
-CHECKPOINT = Path("checkpoint") / "agent.pt"
-
 
 class DifferentiableProblem(Protocol):
     """A simulator HDPO can differentiate through."""
@@ -117,7 +114,7 @@ class HDPO:
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
             if resume:
-                self._load_checkpoint(load_file(run_dir / CHECKPOINT))
+                self._load_checkpoint(load_file(checkpoint_path(run_dir)))
         logger = MetricsLogger(run_dir, cfg.tensorboard, self.epoch if resume else None) if run_dir else None
         train = problem.sample_scenarios(cfg.train_scenarios, cfg.train_periods, self.seed)
         dev = problem.sample_scenarios(cfg.dev_scenarios, cfg.dev_periods, self.seed + 1)
@@ -154,7 +151,7 @@ class HDPO:
                             self.best_state = copy.deepcopy(self.policy.state_dict())
                         progress.update(task, dev=f"dev: {dev_cost:.4f} (best {self.best_dev:.4f})")
                         if run_dir is not None:
-                            atomic_torch_save(self._checkpoint(), run_dir / CHECKPOINT)
+                            atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
                         stop = stop or self.epoch - self.best_epoch >= cfg.patience
                     if logger is not None:
                         logger.log(self.epoch, metrics)
@@ -166,7 +163,7 @@ class HDPO:
                 logger.close()
         summary = self.test()
         if run_dir is not None:
-            atomic_torch_save(self._checkpoint(), run_dir / CHECKPOINT)
+            atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -17,16 +16,12 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from appliedrl.agents.base import Agent
-from appliedrl.agents.checkpoint import CHECKPOINT_FILE, atomic_torch_save, load_file
+from appliedrl.agents.checkpoint import CHECKPOINT_FILE, atomic_torch_save, checkpoint_path, load_file
 from appliedrl.agents.evaluation import EvalResult, evaluate
 from appliedrl.agents.logger import MetricsLogger
 
 Callback = Callable[[Agent, dict[str, float]], "bool | None"]  # returning False stops training
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never reuse training seeds
-
-
-def checkpoint_path(run_dir: Path) -> Path:
-    return run_dir / "checkpoint" / CHECKPOINT_FILE
 
 
 def save_checkpoint(agent: Agent, run_dir: Path, wall_time: float, best: dict[str, Any]) -> None:
@@ -82,7 +77,7 @@ def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = No
                         TextColumn("{task.fields[sps]:>7} sps"), TextColumn("{task.fields[eval]}"),
                         TimeRemainingColumn(), disable=not progress_bar)
     try:
-        with progress if progress_bar else nullcontext():
+        with progress:
             task = progress.add_task(f"{agent.name} {eval_id or ''}", total=total_timesteps,
                                      completed=agent.num_timesteps, sps="-", eval=last_eval)
             stop = False

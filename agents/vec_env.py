@@ -19,6 +19,9 @@ import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
 
 
+VECTORIZATIONS = ("auto", "sync", "async", "vector_entry_point")
+
+
 class UnknownEnvError(ValueError):
     """An environment id Gymnasium does not know; the message lists close and registered choices."""
 
@@ -59,9 +62,6 @@ def make_vec_env(env_id: str, n_envs: int, vectorization: str = "auto", env_kwar
     if vectorization == "async":
         return AsyncVectorEnv([make_one] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
     raise ValueError(f"unknown vectorization {vectorization!r}; valid choices: {', '.join(VECTORIZATIONS)}")
-
-
-VECTORIZATIONS = ("auto", "sync", "async", "vector_entry_point")
 
 
 def autoreset_mode(envs: VectorEnv) -> AutoresetMode:

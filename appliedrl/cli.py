@@ -99,7 +99,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from appliedrl.agents import AGENTS
     from appliedrl.agents.config import config_to_dict, load_yaml, make_config, parse_assignments
-    from appliedrl.agents.trainer import checkpoint_path, train
+    from appliedrl.agents.checkpoint import checkpoint_path
+    from appliedrl.agents.trainer import train
     from appliedrl.domains import recipe_for
 
     if args.resume:

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from appliedrl.agents import A2C, DQN, PPO, A2CConfig, DQNConfig, PPOConfig
-from appliedrl.agents.trainer import checkpoint_path, train
+from appliedrl.agents.checkpoint import checkpoint_path
+from appliedrl.agents.trainer import train
 from appliedrl.agents.vec_env import NonFiniteError
 
 
