@@ -49,14 +49,22 @@ class InventoryHDPOProblem:
 
 def optimal_cost(problem: InventoryProblem) -> float | None:
     """Known optimal average cost per period: dynamic programming for one lost-sales store (Poisson demand),
-    the closed form for one backlogged store (Normal demand); None where none is known."""
+    the closed form for one backlogged store (Normal demand), the published Clark-Scarf values for the serial
+    system with its default parameters; None where none is known."""
     if problem.setting == "one_store_lost":
         return optima.lost_sales_optimal_cost(problem.demand_means[0], problem.lead_times[0],
                                               problem.shortage_costs[0], problem.holding_costs[0])
     if problem.setting == "one_store_backlogged":
         return optima.backlogged_optimal(problem.demand_means[0], problem.demand_stds[0], problem.lead_times[0],
                                          problem.shortage_costs[0], problem.holding_costs[0])[1]
+    if problem.setting == "serial" and _is_default_serial(problem):
+        return optima.SERIAL_TABLE.get((problem.lead_times[0], problem.shortage_costs[0]))
     return None
+
+
+def _is_default_serial(problem: InventoryProblem) -> bool:
+    default = make_problem("serial", lead_time=problem.lead_times[0], shortage_cost=problem.shortage_costs[0])
+    return problem == default
 
 
 def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str = "appliedrl/Inventory-v0") -> HDPO:
