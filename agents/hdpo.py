@@ -39,8 +39,8 @@ class DifferentiableProblem(Protocol):
     def cost(self, policy: nn.Module, scenarios: Any, ignore_periods: int, test: bool = False) -> torch.Tensor:
         """Per-scenario average cost [n] of simulating `policy`, differentiable in its parameters unless `test`."""
 
-    def optimal_cost(self) -> float | None:
-        """The known optimal average cost, or None."""
+    def reference_costs(self) -> dict[str, float]:
+        """Known reference costs of the instance: "optimal_cost" and/or "lower_bound" (empty if none)."""
 
 
 @dataclasses.dataclass
@@ -118,7 +118,7 @@ class HDPO:
         logger = MetricsLogger(run_dir, cfg.tensorboard, self.epoch if resume else None) if run_dir else None
         train = problem.sample_scenarios(cfg.train_scenarios, cfg.train_periods, self.seed)
         dev = problem.sample_scenarios(cfg.dev_scenarios, cfg.dev_periods, self.seed + 1)
-        optimum = problem.optimal_cost()
+        optimum = problem.reference_costs().get("optimal_cost")
         progress = Progress(TextColumn("[bold]hdpo"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[dev]}"),
                             TimeElapsedColumn(), disable=not progress_bar)
         start = time.perf_counter() - self.train_seconds
@@ -181,10 +181,13 @@ class HDPO:
                                    "seed": self.seed, "epochs": self.epoch, "best_epoch": self.best_epoch,
                                    "dev_cost": self.best_dev, "test_cost": test_cost,
                                    "train_seconds": round(self.train_seconds, 2)}
-        optimum = self.problem.optimal_cost()
-        if optimum:
-            summary["optimal_cost"] = optimum
-            summary["gap_to_optimum"] = test_cost / optimum - 1
+        references = self.problem.reference_costs()
+        if "optimal_cost" in references:
+            summary["optimal_cost"] = references["optimal_cost"]
+            summary["gap_to_optimum"] = test_cost / references["optimal_cost"] - 1
+        if "lower_bound" in references:
+            summary["lower_bound"] = references["lower_bound"]
+            summary["gap_to_lower_bound"] = test_cost / references["lower_bound"] - 1
         return summary
 
     # --- policy protocol -----------------------------------------------------------------------------------

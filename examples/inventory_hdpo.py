@@ -50,7 +50,7 @@ base_stock = HDPO(task, make_policy("base_stock", problem), level_config, seed=0
 test = task.sample_scenarios(config.test_scenarios, config.test_periods, 0 + 2)  # HDPO's test set (seed + 2)
 with torch.no_grad():
     newsvendor = float(task.cost(newsvendor_policy(problem), test, config.test_ignore_periods, test=True).mean())
-optimum = task.optimal_cost()
+optimum = task.reference_costs()["optimal_cost"]
 
 table = Table(title="lost sales, Poisson(5), L = 4, p = 9, h = 1: average cost per period (test scenarios)")
 for column in ("policy", "cost", "gap to optimum"):

@@ -100,7 +100,7 @@ def test_env_checkers_and_vector_env():
     from gymnasium.utils.env_checker import check_env
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    for setting in ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse"):
+    for setting in ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse", "transshipment"):
         env = gym.make("appliedrl/Inventory-v0", setting=setting)
         check_env(env.unwrapped, skip_render_check=True)
         sb3_check_env(env.unwrapped, warn=False)
@@ -147,3 +147,17 @@ def test_gym_make_without_importing_appliedrl_first():
             "print(env.action_space.shape)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "(4,)"
+
+
+def test_transshipment_centre_passes_everything_on_and_hdpo_stays_above_the_pooled_bound(tmp_path):
+    problem = make_problem("transshipment", n_stores=2, demand_mean=5, demand_std=1.5)
+    sim = InventorySimulator(problem)
+    s = InventoryState(torch.tensor([[0.0, 0.0, 9.0]]), torch.zeros(1, 3, 2))
+    s, cost = sim.step(s, torch.tensor([[1.0, 2.0, 4.0]]), torch.zeros(1, 2))
+    assert s.pipeline[0, :2, 0].tolist() == [3.0, 6.0] and s.on_hand[0, 2].item() == 0.0  # all 9 shipped, 1:2
+    config = HDPOConfig(batch_size=512, train_scenarios=1024, dev_scenarios=512, dev_periods=60, dev_ignore_periods=20,
+                        test_scenarios=256, test_periods=200, test_ignore_periods=50, max_epochs=10, eval_every=5,
+                        tensorboard=False)
+    agent = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=0)
+    summary = agent.learn(tmp_path, progress_bar=False)
+    assert summary["lower_bound"] > 0 and summary["gap_to_lower_bound"] > 0

@@ -43,8 +43,17 @@ class InventoryHDPOProblem:
         round_orders = test and self.problem.demand_distribution == "poisson"
         return self.simulator.rollout(policy, scenarios.demand, start, ignore_periods, round_orders, self.compile)
 
-    def optimal_cost(self) -> float | None:
-        return optimal_cost(self.problem)
+    def reference_costs(self) -> dict[str, float]:
+        costs = {}
+        optimum = optimal_cost(self.problem)
+        if optimum is not None:
+            costs["optimal_cost"] = optimum
+        if self.problem.setting == "transshipment" and len(set(self.problem.shortage_costs)) == 1:
+            p = self.problem
+            costs["lower_bound"] = optima.pooled_newsvendor_bound(
+                list(p.demand_means), list(p.demand_stds), p.demand_correlation,
+                p.lead_times[-1] + p.lead_times[0] + 1, p.shortage_costs[0], p.holding_costs[0])
+        return costs
 
 
 def optimal_cost(problem: InventoryProblem) -> float | None:

@@ -137,3 +137,17 @@ def backlogged_optimal(demand_mean: float, demand_std: float, lead_time: int, sh
     sigma = demand_std * math.sqrt(lead_time + 1)
     order_up_to = (lead_time + 1) * demand_mean + z * sigma
     return float(order_up_to), float((shortage_cost + holding_cost) * sigma * norm.pdf(z))
+
+
+def pooled_newsvendor_bound(demand_means: list[float], demand_stds: list[float], correlation: float, periods: int,
+                            shortage_cost: float, holding_cost: float) -> float:
+    """Lower bound on the average cost per period per store of stores fed through a centre: one newsvendor facing
+    the pooled Normal demand of all stores over `periods` periods (centre + store lead time + 1), as if stock
+    could be moved between stores at no cost and no delay."""
+    from scipy.stats import norm  # imported here: scipy.stats is slow to import
+
+    stds = np.asarray(demand_stds, dtype=float)
+    pooled_var = (np.sum(stds**2) + correlation * (np.sum(stds) ** 2 - np.sum(stds**2))) * periods
+    z = norm.ppf(shortage_cost / (shortage_cost + holding_cost))
+    return float((shortage_cost + holding_cost) * np.sqrt(pooled_var) * norm.pdf(z) / len(demand_means))
+

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-SETTINGS = ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse")
+SETTINGS = ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse", "transshipment")
 SERIAL_UPSTREAM_LEAD_TIMES = (3, 4, 2)
 SERIAL_HOLDING_COSTS = (1.0, 0.5, 0.2, 0.1)
 
@@ -33,6 +33,11 @@ class InventoryProblem:
     demand_means: tuple[float, ...]  # per store
     demand_stds: tuple[float, ...]  # per store (normal only)
     demand_correlation: float = 0.0  # between stores (normal only)
+    holds_stock: tuple[bool, ...] = ()  # per node; a node that holds none passes everything on (default: all hold)
+
+    def __post_init__(self) -> None:
+        if not self.holds_stock:
+            object.__setattr__(self, "holds_stock", (True,) * len(self.lead_times))
 
     @property
     def n_nodes(self) -> int:
@@ -95,12 +100,18 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
             setting, 1, (4 if lead_time is None else int(lead_time), *SERIAL_UPSTREAM_LEAD_TIMES),
             (store_h, *SERIAL_HOLDING_COSTS[1:]), (p,), (1, 2, 3, -1), False, "normal",
             (5.0 if demand_mean is None else float(demand_mean),), (2.0 if demand_std is None else float(demand_std),))
-    # one_warehouse: heterogeneous stores drawn from the paper's ranges, lost sales
+    # one_warehouse and transshipment: heterogeneous stores drawn from the paper's ranges
     n = 3 if n_stores is None else int(n_stores)
     rng = np.random.default_rng(seed)
     means = rng.uniform(2.5, 7.5, n) if demand_mean is None else np.full(n, float(demand_mean))
     cvs = rng.uniform(0.25, 0.5, n)
     stds = means * cvs if demand_std is None else np.full(n, float(demand_std))
+    if setting == "transshipment":
+        # a centre that holds no stock ships everything that arrives to the stores the same period; backlog
+        store_lead = np.full(n, 2 if lead_time is None else int(lead_time))
+        return InventoryProblem(
+            setting, n, (*map(int, store_lead), 3), (*([h] * n), 0.0), (p,) * n, (*([n] * n), -1), False,
+            "normal", tuple(map(float, means)), tuple(map(float, stds)), 0.5, (*([True] * n), False))
     store_lead = rng.integers(2, 4, n) if lead_time is None else np.full(n, int(lead_time))
     store_h = rng.uniform(0.7, 1.3, n) if holding_cost is None else np.full(n, h)
     store_p = rng.uniform(6.3, 11.7, n) if shortage_cost is None else np.full(n, p)

@@ -4,7 +4,8 @@ Timing of one period (as in Alvo, Russo & Kanoria's reference code):
 1. shipments placed L periods ago arrive (each node's pipeline moves one slot; slot 0 lands on hand);
 2. the policy observes on-hand stock and pipelines and orders for every node;
 3. each upstream node ships its children's orders from its on-hand stock, scaled down proportionally when they
-   exceed it; the top node's orders go to an unlimited external supplier; shipments enter the receiving node's
+   exceed it (a node that holds no stock, transshipment's centre, ships everything it has in proportion to the
+   orders); the top node's orders go to an unlimited external supplier; shipments enter the receiving node's
    pipeline and arrive L periods later, at the start of that period;
 4. stores serve demand from on-hand stock; unmet demand is lost or backlogged;
 5. cost: stores pay h on leftover stock and p on unmet demand; upstream nodes pay h on on-hand stock after
@@ -59,6 +60,7 @@ class InventorySimulator:
         internal = [(c, u) for c, u in enumerate(problem.supplier) if u >= 0]
         for c, u in internal:
             self.supplies[c, u] = 1.0
+        self.holds_stock = torch.tensor(problem.holds_stock, device=self.device)
         self.has_internal_supplier = torch.tensor([u >= 0 for u in problem.supplier], device=self.device)
         self.supplier_index = torch.tensor([max(u, 0) for u in problem.supplier], device=self.device)
         self.n_stores = problem.n_stores
@@ -88,7 +90,9 @@ class InventorySimulator:
         # proportional scaling of children's orders that exceed the supplier's on-hand stock
         requested = orders @ self.supplies  # [batch, nodes]: total asked of each node
         available = on_hand.clamp(min=0.0)
-        fill = torch.where(requested > available, available / requested.clamp(min=1e-9), torch.ones_like(requested))
+        ratio = available / requested.clamp(min=1e-9)
+        # a stock-holding node ships at most what is asked; one that holds no stock ships all it has, pro rata
+        fill = torch.where(self.holds_stock, ratio.clamp(max=1.0), ratio)
         shipped = orders * torch.where(self.has_internal_supplier, fill[:, self.supplier_index], torch.ones_like(orders))
         on_hand = on_hand - shipped @ self.supplies  # each supplier loses what it shipped
         full_pipeline = torch.cat([state.pipeline, torch.zeros_like(on_hand)[..., None]], dim=-1)
