@@ -92,6 +92,12 @@ class ConstantOrderPolicy(InventoryPolicy):
         return F.relu(self.quantity).expand(len(obs), -1)
 
 
+def _gnn(problem: InventoryProblem, activation: str) -> InventoryPolicy:
+    from appliedrl.domains.inventory.gnn import GNNPolicy  # imported here: torch-geometric is only needed for it
+
+    return GNNPolicy(problem, activation=activation)
+
+
 def make_policy(name: str, problem: InventoryProblem, hidden: list[int] | None = None,
                 activation: str = "elu") -> InventoryPolicy:
     """A policy by name, with its default starting parameters."""
@@ -101,6 +107,7 @@ def make_policy(name: str, problem: InventoryProblem, hidden: list[int] | None =
         "capped_base_stock": lambda: BaseStockPolicy(problem, capped=True),
         "echelon_base_stock": lambda: EchelonBaseStockPolicy(problem),
         "constant": lambda: ConstantOrderPolicy(problem),
+        "gnn": lambda: _gnn(problem, activation),
     }
     if name not in builders:
         raise ValueError(f"unknown inventory policy {name!r}; valid choices: {', '.join(builders)}")
