@@ -100,7 +100,8 @@ def test_env_checkers_and_vector_env():
     from gymnasium.utils.env_checker import check_env
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    for setting in ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse", "transshipment"):
+    for setting in ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse", "transshipment",
+                    "real_data_store"):
         env = gym.make("appliedrl/Inventory-v0", setting=setting)
         check_env(env.unwrapped, skip_render_check=True)
         sb3_check_env(env.unwrapped, warn=False)
@@ -198,3 +199,50 @@ def test_hdpo_trains_a_gnn_on_one_warehouse(tmp_path):
     summary = agent.learn(tmp_path, progress_bar=False)
     assert summary["dev_cost"] < before  # four epochs already improve on the initial policy
     assert (tmp_path / "checkpoint" / "agent.pt").is_file()
+
+
+def test_real_data_store_trains_on_windows_of_the_synthetic_series(tmp_path):
+    from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
+
+    config = HDPOConfig(batch_size=256, train_scenarios=512, dev_scenarios=256, dev_periods=60, dev_ignore_periods=20,
+                        test_scenarios=256, test_periods=100, test_ignore_periods=20, max_epochs=6, eval_every=3,
+                        tensorboard=False)
+    agent = make_hdpo_agent({"setting": "real_data_store"}, config, seed=0)
+    problem = agent.problem.problem
+    assert 4 <= problem.lead_times[0] <= 6 and 6.3 <= problem.shortage_costs[0] <= 11.7
+    demand, features = problem.sample_windows(4, 20, seed=0)
+    # feature k at period t is the demand HISTORY - k periods earlier, scaled by the mean
+    np.testing.assert_allclose(features[:, 1:, -3] * problem.demand_means[0], demand[:, :-1, 0], rtol=1e-5)
+    summary = agent.learn(tmp_path, progress_bar=False)
+    assert np.isfinite(summary["test_cost"])
+    with pytest.raises(ValueError, match="test_periods=2000 exceeds"):
+        make_hdpo_agent({"setting": "real_data_store"}, HDPOConfig(), seed=0)
+
+
+@pytest.mark.parametrize("content,message", [
+    ("date,sales\n2024-01-01,3\n", "missing column 'demand'"),
+    ("date,demand\n2024-01-01,3\n2024-01-08,-2\n", "column 'demand', row 1: negative demand -2"),
+    ("date,demand\n2024-01-01,3\n2024-01-08,lots\n", "column 'demand', row 1: 'lots' is not a number"),
+    ("date,demand\n2024-01-01,3\n2024-01-08,NaN\n", "column 'demand', row 1: missing value"),
+    ("date,demand\n2024-01-01,3\n2024-01-08,\n", "column 'demand', row 1: missing value"),
+    ("date,demand\n2024-01-01,3\nsoon,4\n", "column 'date', row 1: 'soon' is not a date"),
+    ("date,store,demand\n2024-01-01,A,3\n2024-01-01,B,4\n", "holds 2 stores; choose one with store="),
+])
+def test_demand_file_errors_name_file_column_and_row(tmp_path, content, message):
+    from appliedrl.envs.inventory.demand_data import load_demand
+
+    path = tmp_path / "sales.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message) as error:
+        load_demand(path)
+    assert str(path) in str(error.value)
+
+
+def test_demand_loader_reads_the_shipped_synthetic_data():
+    from appliedrl.data import SYNTHETIC_DEMAND
+    from appliedrl.envs.inventory.demand_data import load_demand
+
+    frame = load_demand(SYNTHETIC_DEMAND, store="S03")
+    assert len(frame) == 156 and frame["date"].is_monotonic_increasing and (frame["demand"] >= 0).all()
+    with pytest.raises(ValueError, match="no store 'X'"):
+        load_demand(SYNTHETIC_DEMAND, store="X")

@@ -11,6 +11,7 @@ from appliedrl.agents.hdpo import HDPO, HDPOConfig
 from appliedrl.domains.inventory import optima
 from appliedrl.domains.inventory.policies import make_policy
 from appliedrl.envs.inventory import InventoryProblem, InventorySimulator, InventoryState, make_problem
+from appliedrl.envs.inventory.problem import HISTORY
 
 
 @dataclasses.dataclass
@@ -18,6 +19,7 @@ class Scenarios:
     demand: torch.Tensor  # [n, periods, stores]
     on_hand: torch.Tensor  # [n, nodes]
     pipeline: torch.Tensor  # [n, nodes, slots]
+    features: torch.Tensor | None = None  # [n, periods, F]: exogenous observations (real-data setting)
 
 
 class InventoryHDPOProblem:
@@ -31,17 +33,22 @@ class InventoryHDPOProblem:
 
     def sample_scenarios(self, n: int, periods: int, seed: int) -> Scenarios:
         state = self.simulator.initial_state(n, seed)
+        if self.problem.n_features:
+            demand, features = self.problem.sample_windows(n, periods, seed)
+            return Scenarios(demand.to(self.device), state.on_hand, state.pipeline, features.to(self.device))
         demand = self.problem.sample_demand(n, periods, seed).to(self.device)
         return Scenarios(demand, state.on_hand, state.pipeline)
 
     def subset(self, scenarios: Scenarios, index: torch.Tensor) -> Scenarios:
         index = index.to(self.device)
-        return Scenarios(scenarios.demand[index], scenarios.on_hand[index], scenarios.pipeline[index])
+        features = None if scenarios.features is None else scenarios.features[index]
+        return Scenarios(scenarios.demand[index], scenarios.on_hand[index], scenarios.pipeline[index], features)
 
     def cost(self, policy: nn.Module, scenarios: Scenarios, ignore_periods: int, test: bool = False) -> torch.Tensor:
         start = InventoryState(scenarios.on_hand, scenarios.pipeline)
         round_orders = test and self.problem.demand_distribution == "poisson"
-        return self.simulator.rollout(policy, scenarios.demand, start, ignore_periods, round_orders, self.compile)
+        return self.simulator.rollout(policy, scenarios.demand, start, ignore_periods, round_orders, self.compile,
+                                      scenarios.features)
 
     def reference_costs(self) -> dict[str, float]:
         costs = {}
@@ -81,5 +88,12 @@ def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str
     params = {k: v for k, v in env_kwargs.items() if k not in ("periods", "ignore_periods", "max_order")}
     seed_param = params.pop("problem_seed", 0)
     problem = make_problem(**params, seed=seed_param)
+    if problem.demand_series:
+        longest = len(problem.demand_series) - HISTORY
+        for split in ("train", "dev", "test"):
+            if getattr(config, f"{split}_periods") > longest:
+                raise ValueError(f"{split}_periods={getattr(config, f'{split}_periods')} exceeds the {longest} periods "
+                                 f"the demand series allows; lower it with --set {split}_periods=... "
+                                 f"(and {split}_ignore_periods)")
     policy = make_policy(config.policy, problem, config.net_arch, config.activation)
     return HDPO(InventoryHDPOProblem(problem, config.device, config.compile), policy, config, seed, env_id, env_kwargs)

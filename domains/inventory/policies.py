@@ -21,7 +21,8 @@ class InventoryPolicy(nn.Module):
         super().__init__()
         self.n_nodes = problem.n_nodes
         self.slots = max(problem.max_lead_time - 1, 0)
-        self.observation_shape = (self.n_nodes * (self.slots + 1),)
+        self.n_features = problem.n_features
+        self.observation_shape = (self.n_nodes * (self.slots + 1) + self.n_features,)
         # typical order size per node: the demand it serves per period
         means = torch.tensor(problem.demand_means, dtype=torch.float32)
         scale = torch.cat([means, torch.full((self.n_nodes - problem.n_stores,), float(means.sum()))])
@@ -30,7 +31,8 @@ class InventoryPolicy(nn.Module):
 
     def unpack(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         on_hand = obs[:, : self.n_nodes]
-        return on_hand, obs[:, self.n_nodes :].reshape(len(obs), self.n_nodes, self.slots)
+        pipeline = obs[:, self.n_nodes : self.n_nodes * (self.slots + 1)]
+        return on_hand, pipeline.reshape(len(obs), self.n_nodes, self.slots)
 
     def inventory_position(self, obs: torch.Tensor) -> torch.Tensor:
         on_hand, pipeline = self.unpack(obs)
@@ -43,7 +45,8 @@ class MLPPolicy(InventoryPolicy):
     def __init__(self, problem: InventoryProblem, hidden: list[int], activation: str = "elu") -> None:
         super().__init__(problem)
         self.net = mlp(self.observation_shape[0], hidden, self.n_nodes, activation, out_gain=1.0)
-        obs_scale = torch.cat([self.scale, self.scale.repeat_interleave(self.slots)])
+        # stock is scaled by typical demand; exogenous features come scaled already
+        obs_scale = torch.cat([self.scale, self.scale.repeat_interleave(self.slots), torch.ones(self.n_features)])
         self.register_buffer("obs_scale", obs_scale)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ def _spaces(problem: InventoryProblem, max_order: float | None) -> tuple[spaces.
         max_order = 4.0 * float(sum(problem.demand_means))
     if max_order <= 0:
         raise ValueError(f"max_order={max_order} is invalid: must be > 0")
-    obs_dim = problem.n_nodes * max(problem.max_lead_time, 1)
+    obs_dim = problem.n_nodes * max(problem.max_lead_time, 1) + problem.n_features
     observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
     action_space = spaces.Box(0.0, max_order, (problem.n_nodes,), np.float32)
     return observation_space, action_space, max_order
@@ -44,15 +44,23 @@ class _Episodes:
 
     def reset(self, rng: np.random.Generator, rows: np.ndarray | None = None) -> None:
         fresh = self.sim.initial_state(self.n, int(rng.integers(2**31)))
+        windows = self.problem.sample_windows(self.n, self.periods, rng) if self.problem.n_features else None
         if rows is None:
             self.state, self.t, self.costs = fresh, np.zeros(self.n, np.int64), np.zeros(self.n)
+            self.windows = windows  # real data: this episode's demand and features, [n, periods, ...]
         else:
             self.state.on_hand[rows] = fresh.on_hand[rows]
             self.state.pipeline[rows] = fresh.pipeline[rows]
             self.t[rows], self.costs[rows] = 0, 0.0
+            if windows is not None:
+                for current, new in zip(self.windows, windows):
+                    current[rows] = new[rows]
 
     def step(self, orders: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        demand = self.problem.sample_demand(self.n, 1, rng)[:, 0]
+        if self.windows is not None:
+            demand = self.windows[0][np.arange(self.n), self.t]
+        else:
+            demand = self.problem.sample_demand(self.n, 1, rng)[:, 0]
         with torch.no_grad():
             self.state, cost = self.sim.step(self.state, torch.as_tensor(orders, dtype=torch.float32), demand)
         cost = cost.numpy().astype(np.float64) / self.problem.n_stores
@@ -61,7 +69,10 @@ class _Episodes:
         return cost
 
     def observation(self) -> np.ndarray:
-        return self.state.observation().numpy().astype(np.float32)
+        obs = self.state.observation()
+        if self.windows is not None:  # an episode's last observation looks at the window's last features
+            obs = torch.cat([obs, self.windows[1][np.arange(self.n), np.minimum(self.t, self.periods - 1)]], dim=1)
+        return obs.numpy().astype(np.float32)
 
     def average_cost(self, i: int) -> float:
         return float(self.costs[i] / (self.periods - self.ignore))

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-SETTINGS = ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse", "transshipment")
+SETTINGS = ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse", "transshipment", "real_data_store")
+HISTORY = 8  # real-data setting: past periods of demand the policy sees
 SERIAL_UPSTREAM_LEAD_TIMES = (3, 4, 2)
 SERIAL_HOLDING_COSTS = (1.0, 0.5, 0.2, 0.1)
 
@@ -34,6 +35,8 @@ class InventoryProblem:
     demand_stds: tuple[float, ...]  # per store (normal only)
     demand_correlation: float = 0.0  # between stores (normal only)
     holds_stock: tuple[bool, ...] = ()  # per node; a node that holds none passes everything on (default: all hold)
+    demand_series: tuple[float, ...] = ()  # "data" demand: the store's series, one value per period
+    series_week: tuple[int, ...] = ()  # week of the year of each period of the series (calendar features)
 
     def __post_init__(self) -> None:
         if not self.holds_stock:
@@ -50,11 +53,30 @@ class InventoryProblem:
     def children(self, node: int) -> list[int]:
         return [n for n, s in enumerate(self.supplier) if s == node]
 
-    def describe(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    @property
+    def n_features(self) -> int:
+        """Exogenous features appended to observations: past demand and the calendar (real-data setting)."""
+        return HISTORY + 2 if self.demand_distribution == "data" else 0
+
+    def sample_windows(self, n: int, periods: int, seed: int | np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real-data scenarios: `n` random windows of the series, demand [n, periods, 1] and per-period features
+        [n, periods, HISTORY + 2] (the previous HISTORY demands / mean demand, then sin and cos of the week)."""
+        series = np.asarray(self.demand_series, dtype=np.float32)
+        if periods > len(series) - HISTORY:
+            raise ValueError(f"periods={periods} is too long for a demand series of {len(series)} periods "
+                             f"(at most {len(series) - HISTORY}: {HISTORY} are kept as history)")
+        starts = np.random.default_rng(seed).integers(HISTORY, len(series) - periods + 1, size=n)
+        index = starts[:, None] + np.arange(periods)[None]
+        demand = series[index][..., None]
+        history = series[index[..., None] - np.arange(HISTORY, 0, -1)] / self.demand_means[0]
+        angle = 2 * np.pi * np.asarray(self.series_week, dtype=np.float32)[index] / 52.18
+        features = np.concatenate([history, np.sin(angle)[..., None], np.cos(angle)[..., None]], axis=-1)
+        return torch.as_tensor(demand), torch.as_tensor(features, dtype=torch.float32)
 
     def sample_demand(self, n_scenarios: int, periods: int, seed: int | np.random.Generator) -> torch.Tensor:
         """Demand scenarios [n_scenarios, periods, n_stores] (float32), reproducible from `seed`."""
+        if self.demand_distribution == "data":
+            return self.sample_windows(n_scenarios, periods, seed)[0]
         rng = np.random.default_rng(seed)
         means = np.asarray(self.demand_means)
         if self.demand_distribution == "poisson":
@@ -72,8 +94,9 @@ class InventoryProblem:
 def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = None,
                  holding_cost: float | None = None, shortage_cost: float | None = None,
                  demand_mean: float | None = None, demand_std: float | None = None, n_stores: int | None = None,
-                 seed: int = 0) -> InventoryProblem:
-    """The instance of `setting` with any parameter overridden; `seed` draws the one_warehouse store parameters."""
+                 demand_file: str | None = None, store: str | None = None, seed: int = 0) -> InventoryProblem:
+    """The instance of `setting` with any parameter overridden; `seed` draws the heterogeneous parameters
+    (one_warehouse and transshipment stores, the real-data store's lead time and shortage cost)."""
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r}; valid settings: {', '.join(SETTINGS)}")
     _check_optional("lead_time", lead_time, lambda v: isinstance(v, (int, np.integer)) and v >= 1,
@@ -84,7 +107,9 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
     _check_optional("demand_std", demand_std, lambda v: v >= 0, "must be >= 0")
     _check_optional("n_stores", n_stores, lambda v: isinstance(v, (int, np.integer)) and v >= 1,
                     "must be an integer >= 1")
-    if setting in ("one_store_lost", "one_store_backlogged", "serial") and n_stores not in (None, 1):
+    if setting != "real_data_store" and (demand_file is not None or store is not None):
+        raise ValueError(f"demand_file and store belong to setting real_data_store, not {setting}")
+    if setting in ("one_store_lost", "one_store_backlogged", "serial", "real_data_store") and n_stores not in (None, 1):
         raise ValueError(f"n_stores={n_stores} is invalid: setting {setting} has exactly one store")
     p = 9.0 if shortage_cost is None else float(shortage_cost)
     h = 1.0 if holding_cost is None else float(holding_cost)
@@ -100,6 +125,8 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
             setting, 1, (4 if lead_time is None else int(lead_time), *SERIAL_UPSTREAM_LEAD_TIMES),
             (store_h, *SERIAL_HOLDING_COSTS[1:]), (p,), (1, 2, 3, -1), False, "normal",
             (5.0 if demand_mean is None else float(demand_mean),), (2.0 if demand_std is None else float(demand_std),))
+    if setting == "real_data_store":
+        return _real_data_problem(demand_file, store, lead_time, holding_cost, shortage_cost, demand_mean, demand_std, seed)
     # one_warehouse and transshipment: heterogeneous stores drawn from the paper's ranges
     n = 3 if n_stores is None else int(n_stores)
     rng = np.random.default_rng(seed)
@@ -118,6 +145,31 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
     return InventoryProblem(
         setting, n, (*map(int, store_lead), 3), (*map(float, store_h), 0.3), tuple(map(float, store_p)),
         (*([n] * n), -1), True, "normal", tuple(map(float, means)), tuple(map(float, stds)), 0.5)
+
+
+def _real_data_problem(demand_file: str | None, store: str | None, lead_time: int | None, holding_cost: float | None,
+                       shortage_cost: float | None, demand_mean: float | None, demand_std: float | None,
+                       seed: int) -> InventoryProblem:
+    """One lost-sales store facing a demand series from a file (default: the synthetic data set, store S00)."""
+    from appliedrl.data import SYNTHETIC_DEMAND
+    from appliedrl.envs.inventory.demand_data import load_demand
+
+    if demand_mean is not None or demand_std is not None:
+        raise ValueError("demand_mean and demand_std do not apply to real_data_store: demand comes from demand_file")
+    path = SYNTHETIC_DEMAND if demand_file is None else demand_file
+    frame = load_demand(path, store if store is not None or demand_file is not None else "S00")
+    if len(frame) <= HISTORY + 1:
+        raise ValueError(f"{path}: needs more than {HISTORY + 1} periods of demand, found {len(frame)}")
+    series = frame["demand"].to_numpy()
+    rng = np.random.default_rng(seed)
+    lead = int(rng.integers(4, 7)) if lead_time is None else int(lead_time)
+    p = float(rng.uniform(6.3, 11.7)) if shortage_cost is None else float(shortage_cost)
+    h = 1.0 if holding_cost is None else float(holding_cost)
+    mean = max(float(series.mean()), 1e-6)
+    return InventoryProblem(
+        "real_data_store", 1, (lead,), (h,), (p,), (-1,), True, "data", (mean,), (float(series.std()),),
+        demand_series=tuple(map(float, series)),
+        series_week=tuple(int(w) for w in frame["date"].dt.isocalendar().week))
 
 
 def _check_optional(name: str, value: Any, valid: Any, why: str) -> None:

@@ -109,9 +109,10 @@ class InventorySimulator:
         return InventoryState(on_hand, full_pipeline[..., 1:]), cost
 
     def rollout(self, policy: Policy, demand: torch.Tensor, state: InventoryState, ignore_periods: int = 0,
-                round_orders: bool = False, compile: bool = False) -> torch.Tensor:
+                round_orders: bool = False, compile: bool = False, features: torch.Tensor | None = None) -> torch.Tensor:
         """Average cost per period per store of each scenario [batch] over `demand` [batch, periods, stores],
         excluding the first `ignore_periods`; differentiable unless `round_orders` (integer orders, for test).
+        `features` [batch, periods, F] are exogenous observations appended to the state's (real-data setting).
         `compile` runs each period through torch.compile (fewer, fused kernels: worth it on GPUs)."""
         periods = demand.shape[1]
         if not 0 <= ignore_periods < periods:
@@ -124,15 +125,17 @@ class InventorySimulator:
         on_hand, pipeline = state.on_hand, state.pipeline
         total = torch.zeros(demand.shape[0], device=self.device)
         for t in range(periods):
-            on_hand, pipeline, cost = period(policy, on_hand, pipeline, demand[:, t], round_orders)
+            period_features = None if features is None else features[:, t]
+            on_hand, pipeline, cost = period(policy, on_hand, pipeline, demand[:, t], round_orders, period_features)
             if t >= ignore_periods:
                 total = total + cost
         return total / ((periods - ignore_periods) * self.n_stores)
 
     def _period(self, policy: Policy, on_hand: torch.Tensor, pipeline: torch.Tensor, demand: torch.Tensor,
-                round_orders: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                round_orders: bool, features: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         state = InventoryState(on_hand, pipeline)
-        orders = policy(state.observation())
+        obs = state.observation()
+        orders = policy(obs if features is None else torch.cat([obs, features], dim=1))
         if round_orders:
             orders = orders.round()
         state, cost = self.step(state, orders, demand)
