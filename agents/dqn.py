@@ -86,6 +86,8 @@ def masked(q: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 
 
 class DQN(Agent):
+    """Double DQN for Discrete actions (dueling head, n-step returns, prioritized replay optional; maskable)."""
+
     name = "dqn"
     Config = DQNConfig
     supported_actions = (spaces.Discrete,)

@@ -83,7 +83,10 @@ class HDPOConfig:
 
 
 class HDPO:
-    """Trains `policy` (an nn.Module mapping observations to actions) on `problem` by pathwise gradients."""
+    """Hindsight Differentiable Policy Optimization: pathwise gradients through a differentiable simulator.
+
+    Trains `policy` (an nn.Module mapping observations to actions) on `problem`.
+    """
 
     name = "hdpo"
     Config = HDPOConfig

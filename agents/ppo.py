@@ -1,5 +1,5 @@
-"""PPO (Schulman et al. 2017) with the details of "The 37 implementation details of PPO", and A2C as its
-one-epoch, unclipped special case.
+"""PPO (Schulman et al. 2017) with the details of "The 37 implementation details of PPO", and A2C and REINFORCE
+as its one-epoch, unclipped special cases.
 
 Discrete, MultiDiscrete (with action masks) and Box actions. Separate actor and critic MLPs, orthogonal init,
 Adam eps 1e-5, linear learning-rate annealing, GAE, shuffled minibatch epochs, per-minibatch advantage
@@ -73,6 +73,20 @@ class A2CConfig(PPOConfig):
     optimizer: str = "rmsprop"
 
 
+@dataclasses.dataclass
+class REINFORCEConfig(PPOConfig):
+    """Monte-Carlo policy gradient with a learned value baseline: long rollouts, full returns (λ = 1), one
+    unclipped full-batch step per rollout."""
+
+    learning_rate: float = 1e-3
+    anneal_lr: bool = False
+    n_steps: int = 1000
+    batch_size: int = 0
+    n_epochs: int = 1
+    gae_lambda: float = 1.0
+    clip_range: float | None = None
+
+
 class ActorCritic(nn.Module):
     """Separate actor and critic MLPs; a state-independent log-std for Box actions."""
 
@@ -87,6 +101,8 @@ class ActorCritic(nn.Module):
 
 
 class PPO(Agent):
+    """Proximal Policy Optimization for Discrete, MultiDiscrete (maskable) and Box actions."""
+
     name = "ppo"
     Config = PPOConfig
 
@@ -218,5 +234,14 @@ class PPO(Agent):
 
 
 class A2C(PPO):
+    """Advantage actor-critic: PPO's one-epoch, unclipped, full-batch special case (SB3's A2C defaults)."""
+
     name = "a2c"
     Config = A2CConfig
+
+
+class REINFORCE(PPO):
+    """Monte-Carlo policy gradient with a learned baseline (a score-function method, for comparison with HDPO)."""
+
+    name = "reinforce"
+    Config = REINFORCEConfig

@@ -91,7 +91,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("environments:", ", ".join(ours) if ours else "(none registered yet)",
           "- and any other registered Gymnasium id, e.g. CartPole-v1, HalfCheetah-v5")
     for name, cls in AGENTS.items():
-        print(f"agent {name:<6} {cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ''}".rstrip())
+        print(f"agent {name:<10} {cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ''}".rstrip())
     print("baselines:", ", ".join(f"baseline:{name}" for name in sorted(BASELINES)))
     return 0
 

@@ -103,6 +103,15 @@ def test_a2c_is_one_epoch_unclipped_ppo():
     assert summary["steps"] >= 2000
 
 
+def test_reinforce_is_full_return_single_step_policy_gradient():
+    from appliedrl.agents import REINFORCE, REINFORCEConfig
+
+    config = REINFORCEConfig(n_envs=4, n_steps=64, eval_freq=0, eval_episodes=3, tensorboard=False)
+    assert (config.gae_lambda, config.n_epochs, config.batch_size, config.clip_range) == (1.0, 1, 0, None)
+    summary = REINFORCE("CartPole-v1", config, seed=0).learn(2048, progress_bar=False)
+    assert summary["steps"] >= 2048
+
+
 def test_ppo_learns_cartpole_quickly():
     config = PPOConfig(n_envs=8, n_steps=128, batch_size=256, n_epochs=4, learning_rate=1e-3, gamma=0.98,
                        gae_lambda=0.8, eval_freq=0, eval_episodes=5, tensorboard=False)
