@@ -246,3 +246,21 @@ def test_demand_loader_reads_the_shipped_synthetic_data():
     assert len(frame) == 156 and frame["date"].is_monotonic_increasing and (frame["demand"] >= 0).all()
     with pytest.raises(ValueError, match="no store 'X'"):
         load_demand(SYNTHETIC_DEMAND, store="X")
+
+
+def test_dqn_trains_on_a_discretised_order_grid():
+    from appliedrl.agents import DQN, DQNConfig
+
+    env = gym.make("appliedrl/Inventory-v0", order_levels=21)
+    assert env.action_space == gym.spaces.Discrete(21)
+    env.reset(seed=0)
+    obs, _, _, _, _ = env.step(10)  # index 10 of the grid 0, 1, ..., 20 = 10 units
+    assert obs[-1] == 10.0  # the newest pipeline slot holds the order
+    config = DQNConfig(n_envs=2, learning_starts=64, batch_size=32, buffer_size=1000, eval_freq=0, eval_episodes=2,
+                       tensorboard=False, normalize_obs=True)
+    agent = DQN("appliedrl/Inventory-v0", config, seed=0, env_kwargs={"order_levels": 21, "periods": 20,
+                                                                      "ignore_periods": 5})
+    agent.learn(400, progress_bar=False)
+    assert set(np.unique(agent.predict(np.zeros((3, 4), np.float32)))) <= set(range(21))
+    with pytest.raises(ValueError, match="order_levels=1 is invalid"):
+        gym.make("appliedrl/Inventory-v0", order_levels=1)

@@ -85,7 +85,7 @@ def _is_default_serial(problem: InventoryProblem) -> bool:
 
 def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str = "appliedrl/Inventory-v0") -> HDPO:
     """An HDPO agent for the instance `env_kwargs` describes (the keyword arguments of appliedrl/Inventory-v0)."""
-    params = {k: v for k, v in env_kwargs.items() if k not in ("periods", "ignore_periods", "max_order")}
+    params = {k: v for k, v in env_kwargs.items() if k not in ("periods", "ignore_periods", "max_order", "order_levels")}
     seed_param = params.pop("problem_seed", 0)
     problem = make_problem(**params, seed=seed_param)
     if problem.demand_series:

@@ -1,7 +1,9 @@
 """Gymnasium environments over the batched inventory simulator: a single env and a native vector env.
 
 Observation: on-hand stock of every node, then every node's pipeline of outstanding shipments (slot k arrives
-k + 1 periods from now), flat, float32. Action: order quantities per node, Box(0, max_order). Reward: minus the
+k + 1 periods from now), flat, float32. Action: order quantities per node, Box(0, max_order); with
+`order_levels=k`, a grid of k evenly spaced quantities 0..max_order instead (Discrete(k) for one node, for DQN;
+MultiDiscrete otherwise). Reward: minus the
 period's cost per store. Episodes last `periods` periods and end by truncation (the problem has no terminal
 state). At the end of an episode `info["episode_metrics"]["average_cost"]` holds the average cost per period per
 store after the first `ignore_periods`, the figure the literature reports.
@@ -22,15 +24,30 @@ from appliedrl.envs.inventory.problem import InventoryProblem, make_problem
 from appliedrl.envs.inventory.simulator import InventorySimulator
 
 
-def _spaces(problem: InventoryProblem, max_order: float | None) -> tuple[spaces.Box, spaces.Box, float]:
+def _spaces(problem: InventoryProblem, max_order: float | None, order_levels: int) -> tuple[spaces.Box, spaces.Space, float]:
     if max_order is None:
         max_order = 4.0 * float(sum(problem.demand_means))
     if max_order <= 0:
         raise ValueError(f"max_order={max_order} is invalid: must be > 0")
+    if order_levels == 1 or order_levels < 0:
+        raise ValueError(f"order_levels={order_levels} is invalid: 0 (continuous orders) or >= 2 grid points")
     obs_dim = problem.n_nodes * max(problem.max_lead_time, 1) + problem.n_features
     observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
-    action_space = spaces.Box(0.0, max_order, (problem.n_nodes,), np.float32)
+    if order_levels and problem.n_nodes == 1:
+        action_space = spaces.Discrete(order_levels)
+    elif order_levels:
+        action_space = spaces.MultiDiscrete([order_levels] * problem.n_nodes)
+    else:
+        action_space = spaces.Box(0.0, max_order, (problem.n_nodes,), np.float32)
     return observation_space, action_space, max_order
+
+
+def _orders(actions: Any, n: int, max_order: float, order_levels: int) -> np.ndarray:
+    """Order quantities [n, nodes] from actions: clipped quantities, or grid indices scaled to 0..max_order."""
+    actions = np.asarray(actions, np.float32).reshape(n, -1)
+    if order_levels:
+        return actions * np.float32(max_order / (order_levels - 1))
+    return np.clip(actions, 0.0, max_order)
 
 
 class _Episodes:
@@ -84,9 +101,10 @@ class InventoryEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
-                 max_order: float | None = None, problem_seed: int = 0, **params: Any) -> None:
+                 max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0, **params: Any) -> None:
         self.problem = make_problem(setting, seed=problem_seed, **params)
-        self.observation_space, self.action_space, self.max_order = _spaces(self.problem, max_order)
+        self.observation_space, self.action_space, self.max_order = _spaces(self.problem, max_order, order_levels)
+        self.order_levels = order_levels
         self._episodes = _Episodes(self.problem, 1, periods, ignore_periods)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -95,8 +113,7 @@ class InventoryEnv(gym.Env):
         return self._episodes.observation()[0], {}
 
     def step(self, action):
-        action = np.clip(np.asarray(action, np.float32).reshape(1, -1), 0.0, self.max_order)
-        cost = self._episodes.step(action, self.np_random)[0]
+        cost = self._episodes.step(_orders(action, 1, self.max_order, self.order_levels), self.np_random)[0]
         info: dict[str, Any] = {"cost": cost}
         truncated = bool(self._episodes.t[0] >= self._episodes.periods)
         if truncated:
@@ -110,10 +127,12 @@ class InventoryVectorEnv(VectorEnv):
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, num_envs: int, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
-                 max_order: float | None = None, problem_seed: int = 0, **params: Any) -> None:
+                 max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0, **params: Any) -> None:
         self.num_envs = num_envs
         self.problem = make_problem(setting, seed=problem_seed, **params)
-        self.single_observation_space, self.single_action_space, self.max_order = _spaces(self.problem, max_order)
+        self.single_observation_space, self.single_action_space, self.max_order = _spaces(
+            self.problem, max_order, order_levels)
+        self.order_levels = order_levels
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._episodes = _Episodes(self.problem, num_envs, periods, ignore_periods)
@@ -124,8 +143,7 @@ class InventoryVectorEnv(VectorEnv):
         return self._episodes.observation(), {}
 
     def step(self, actions):
-        actions = np.clip(np.asarray(actions, np.float32).reshape(self.num_envs, -1), 0.0, self.max_order)
-        cost = self._episodes.step(actions, self.np_random)
+        cost = self._episodes.step(_orders(actions, self.num_envs, self.max_order, self.order_levels), self.np_random)
         truncated = self._episodes.t >= self._episodes.periods
         terminated = np.zeros(self.num_envs, bool)
         info: dict[str, Any] = {}
