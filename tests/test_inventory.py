@@ -81,7 +81,29 @@ def test_base_stock_at_closed_form_level_reaches_closed_form_cost():
     assert abs(per_scenario.mean().item() - optimum) < 4 * standard_error + 1e-3
 
 
-def test_hdpo_fits_the_base_stock_level_and_resumes(tmp_path):
+def test_hdpo_resume_equals_uninterrupted_run(tmp_path):
+    import dataclasses
+
+    problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
+    config = HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
+                        dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
+                        test_ignore_periods=10, max_epochs=6, eval_every=3, tensorboard=False)
+    torch.manual_seed(0)
+    full = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
+    full.learn(tmp_path / "full", progress_bar=False)
+    torch.manual_seed(0)
+    first = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), dataclasses.replace(config, max_epochs=3),
+                 seed=1)
+    first.learn(tmp_path / "cut", progress_bar=False)
+    torch.manual_seed(123)  # a different initial network: only the checkpoint can make it match
+    resumed = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
+    resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
+    assert resumed.epoch == full.epoch == 6
+    for a, b in zip(resumed.policy.state_dict().values(), full.policy.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_hdpo_fits_the_base_stock_level_and_reloads(tmp_path):
     problem = make_problem("one_store_backlogged", lead_time=2, shortage_cost=9)
     config = HDPOConfig(learning_rate=0.3, batch_size=512, train_scenarios=1024, dev_scenarios=1024, dev_periods=60,
                         dev_ignore_periods=20, test_scenarios=512, test_periods=300, test_ignore_periods=50,
