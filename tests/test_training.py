@@ -54,6 +54,10 @@ def test_resume_equals_uninterrupted_run(tmp_path, env_id, make, tiny_ppo_config
     train(interrupted, total, run_dir=tmp_path / "cut", callbacks=[stop_halfway], progress_bar=False)
     assert interrupted.num_timesteps < total
     resumed = make(tiny_ppo_config)
+    with torch.no_grad():  # scramble the fresh agent: only the checkpoint can make it match
+        for p in (resumed.model if hasattr(resumed, "model") else resumed.q_net).parameters():
+            p.add_(1.0)
+    resumed.rng.random(7)
     train(resumed, total, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
 
     assert resumed.num_timesteps == full.num_timesteps
