@@ -26,6 +26,7 @@ from appliedrl.agents.base import check_observation_batch, seed_everything
 from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
 from appliedrl.agents.config import _check, config_to_dict, make_config
 from appliedrl.agents.logger import MetricsLogger
+from appliedrl.agents.vec_env import NonFiniteError
 
 class DifferentiableProblem(Protocol):
     """A simulator HDPO can differentiate through."""
@@ -134,12 +135,14 @@ class HDPO:
                     generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
                     for index in torch.randperm(cfg.train_scenarios, generator=generator).split(cfg.batch_size):
                         loss = problem.cost(self.policy, problem.subset(train, index), cfg.train_ignore_periods).mean()
+                        losses.append(loss.item())
+                        if not np.isfinite(losses[-1]):  # stop before the update; the last checkpoint stays good
+                            raise NonFiniteError(f"HDPO training cost became {losses[-1]} in epoch {self.epoch + 1}")
                         self.optimizer.zero_grad(set_to_none=True)
                         loss.backward()
                         if cfg.max_grad_norm:
                             nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
                         self.optimizer.step()
-                        losses.append(loss.item())
                     self.epoch += 1
                     self.train_seconds = time.perf_counter() - start
                     metrics = {"train/cost": float(np.mean(losses)), "time/seconds": self.train_seconds}

@@ -286,3 +286,16 @@ def test_dqn_trains_on_a_discretised_order_grid():
     assert set(np.unique(agent.predict(np.zeros((3, 4), np.float32)))) <= set(range(21))
     with pytest.raises(ValueError, match="order_levels=1 is invalid"):
         gym.make("appliedrl/Inventory-v0", order_levels=1)
+
+
+def test_hdpo_stops_on_a_non_finite_cost(tmp_path):
+    from appliedrl.agents.vec_env import NonFiniteError
+
+    problem = make_problem("one_store_lost", lead_time=1)
+    policy = make_policy("constant", problem)
+    with torch.no_grad():
+        policy.quantity.fill_(float("nan"))
+    config = HDPOConfig(batch_size=64, train_scenarios=64, dev_scenarios=64, dev_periods=20, dev_ignore_periods=5,
+                        test_scenarios=64, test_periods=20, test_ignore_periods=5, max_epochs=2, tensorboard=False)
+    with pytest.raises(NonFiniteError, match="epoch 1"):
+        HDPO(InventoryHDPOProblem(problem), policy, config, seed=0).learn(tmp_path, progress_bar=False)
