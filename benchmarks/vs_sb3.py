@@ -66,7 +66,6 @@ def sb3_worker(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(1)
-    import gymnasium as gym
     from stable_baselines3 import DQN, PPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize

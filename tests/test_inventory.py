@@ -69,7 +69,7 @@ def test_pathwise_gradient_matches_finite_differences():
 
 
 def test_base_stock_at_closed_form_level_reaches_closed_form_cost():
-    mu, sigma, p, h, L = 5.0, 1.6, 9.0, 1.0, 1
+    sigma, p, h, L = 1.6, 9.0, 1.0, 1
     z = stats.norm.ppf(p / (p + h))
     optimum = (p + h) * sigma * np.sqrt(L + 1) * stats.norm.pdf(z)
     problem = make_problem("one_store_backlogged", lead_time=L, shortage_cost=p)

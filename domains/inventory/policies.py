@@ -27,7 +27,6 @@ class InventoryPolicy(nn.Module):
         means = torch.tensor(problem.demand_means, dtype=torch.float32)
         scale = torch.cat([means, torch.full((self.n_nodes - problem.n_stores,), float(means.sum()))])
         self.register_buffer("scale", scale)
-        self.supplier = problem.supplier
 
     def unpack(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         on_hand = obs[:, : self.n_nodes]

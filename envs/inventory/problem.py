@@ -50,9 +50,6 @@ class InventoryProblem:
     def max_lead_time(self) -> int:
         return max(self.lead_times)
 
-    def children(self, node: int) -> list[int]:
-        return [n for n, s in enumerate(self.supplier) if s == node]
-
     @property
     def n_features(self) -> int:
         """Exogenous features appended to observations: past demand and the calendar (real-data setting)."""

@@ -37,10 +37,6 @@ class InventoryState:
         """Flat features [batch, nodes * max_lead]: on-hand stock, then each node's pipeline."""
         return torch.cat([self.on_hand, self.pipeline.flatten(1)], dim=1)
 
-    def inventory_position(self) -> torch.Tensor:
-        """On-hand plus in-transit stock per node."""
-        return self.on_hand + self.pipeline.sum(-1)
-
 
 class InventorySimulator:
     """Steps `InventoryState`s of one `InventoryProblem` on a device."""
