@@ -1,0 +1,535 @@
+"""The particle-world scenarios of mpe2 v3, vectorised over a batch of environments.
+
+Each scenario declares its entities, draws initial states in exactly mpe2's order (so one environment seeded
+like mpe2 starts in mpe2's state), and computes every agent's observation and reward as tensors [B, ...].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from appliedrl.envs.particles.world import Entity, World
+
+
+class Scenario:
+    """One scenario: its entities, resets, observations, rewards and termination."""
+
+    name: str
+    dim_c: int = 0
+    local_ratio: float | None = None  # blend of the agent's own and the global reward, where the scenario has one
+
+    def __init__(self) -> None:
+        self.agents: list[Entity] = []
+        self.landmarks: list[Entity] = []
+
+    curriculum_stages: int = 1  # scenarios with a curriculum (curriculum=True) have more
+    curriculum_stage: int = 0
+
+    def advance_curriculum(self) -> None:
+        """Move to the next curriculum stage; no-op at the last one."""
+        self.set_curriculum_stage(self.curriculum_stage + 1)
+
+    def set_curriculum_stage(self, stage: int) -> None:
+        """Jump to a curriculum stage, clamped to the valid range (as mpe2)."""
+        self.curriculum_stage = max(0, min(stage, self.curriculum_stages - 1))
+
+    def reset(self, world: World, envs: torch.Tensor, rng: np.random.Generator) -> None:
+        """Draw new initial states for the environments `envs` (mpe2's draws, in mpe2's order)."""
+        raise NotImplementedError
+
+    def observations(self, world: World) -> list[torch.Tensor]:
+        """Each agent's observation [B, obs_dim]."""
+        raise NotImplementedError
+
+    def rewards(self, world: World) -> torch.Tensor:
+        """Each agent's reward [B, agents], before any local/global blend."""
+        raise NotImplementedError
+
+    def global_reward(self, world: World) -> torch.Tensor:
+        return torch.zeros(world.num_envs, device=world.device, dtype=world.dtype)
+
+    def is_terminal(self, world: World) -> torch.Tensor:
+        return torch.zeros(world.num_envs, device=world.device, dtype=torch.bool)
+
+    def entity_colors(self, world: World, env: int) -> list[tuple[float, float, float]]:
+        """Display colour of every entity in one environment (for rendering only)."""
+        return [(0.25, 0.25, 0.25)] * len(world.entities)
+
+    # helpers shared by the scenarios
+    def _place(self, world: World, envs: torch.Tensor, first: int, count: int, low: float, high: float,
+               rng: np.random.Generator) -> None:
+        draws = rng.uniform(low, high, (len(envs), count, 2))
+        world.pos[envs, first:first + count] = torch.as_tensor(draws, device=world.device, dtype=world.dtype)
+        world.vel[envs, first:first + count] = 0.0
+
+    def _reset_agents_and_landmarks(self, world: World, envs: torch.Tensor, rng: np.random.Generator,
+                                    landmark_low: float = -1.0, landmark_high: float = 1.0) -> None:
+        self._place(world, envs, 0, len(self.agents), -1.0, 1.0, rng)
+        world.comm[envs] = 0.0
+        self._place(world, envs, len(self.agents), len(self.landmarks), landmark_low, landmark_high, rng)
+
+    def _choose(self, world: World, envs: torch.Tensor, n: int, rng: np.random.Generator) -> torch.Tensor:
+        return torch.as_tensor(rng.integers(n, size=len(envs)), device=world.device)
+
+    def _rel(self, world: World, entities: list[int], agent: int) -> list[torch.Tensor]:
+        return [world.pos[:, e] - world.pos[:, agent] for e in entities]
+
+    def _landmark_ids(self) -> list[int]:
+        return list(range(len(self.agents), len(self.agents) + len(self.landmarks)))
+
+
+def _zeros(world: World, *shape: int) -> torch.Tensor:
+    return torch.zeros(world.num_envs, *shape, device=world.device, dtype=world.dtype)
+
+
+def _gather_entity(world: World, index: torch.Tensor) -> torch.Tensor:
+    """Position [B, 2] of entity index[b] in each environment b."""
+    return world.pos[torch.arange(world.num_envs, device=world.device), index]
+
+
+class Simple(Scenario):
+    name = "simple_v3"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.agents = [Entity("agent_0", movable=True, collide=False, silent=True)]
+        self.landmarks = [Entity("landmark 0", collide=False)]
+
+    def reset(self, world, envs, rng):
+        self._reset_agents_and_landmarks(world, envs, rng)
+
+    def observations(self, world):
+        return [torch.cat([world.vel[:, 0], world.pos[:, 1] - world.pos[:, 0]], -1)]
+
+    def rewards(self, world):
+        return -(world.pos[:, 0] - world.pos[:, 1]).square().sum(-1, keepdim=True)
+
+    def entity_colors(self, world, env):
+        return [(0.25, 0.25, 0.25), (0.75, 0.25, 0.25)]
+
+
+class SimpleSpread(Scenario):
+    name = "simple_spread_v3"
+    dim_c = 2
+    capture_radius = 0.1
+    curriculum_stages = 2  # stage 0 has no collision penalty (only with curriculum=True)
+
+    def __init__(self, N: int = 3, local_ratio: float = 0.5, curriculum: bool = False,
+                 terminate_on_success: bool = False) -> None:
+        super().__init__()
+        _check_int("N", N, 1)
+        if not 0.0 <= local_ratio <= 1.0:
+            raise ValueError(f"local_ratio is a proportion: must be in [0, 1], got {local_ratio}")
+        self.local_ratio, self.curriculum, self.terminate_on_success = local_ratio, curriculum, terminate_on_success
+        self.agents = [Entity(f"agent_{i}", size=0.15, movable=True, silent=True) for i in range(N)]
+        self.landmarks = [Entity(f"landmark {i}", collide=False) for i in range(N)]
+
+    def reset(self, world, envs, rng):
+        self._reset_agents_and_landmarks(world, envs, rng)
+
+    def observations(self, world):
+        n = len(self.agents)
+        landmarks = self._landmark_ids()
+        out = []
+        for i in range(n):
+            others = [j for j in range(n) if j != i]
+            out.append(torch.cat([world.vel[:, i], world.pos[:, i], *self._rel(world, landmarks, i),
+                                  *self._rel(world, others, i), *[world.comm[:, j] for j in others]], -1))
+        return out
+
+    def _min_distances(self, world: World) -> torch.Tensor:
+        """Distance from each landmark to its nearest agent [B, landmarks]."""
+        n = len(self.agents)
+        delta = world.pos[:, :n, None] - world.pos[:, None, n:]
+        return delta.square().sum(-1).sqrt().amin(1)
+
+    def rewards(self, world):
+        n = len(self.agents)
+        if self.curriculum and self.curriculum_stage == 0:
+            return _zeros(world, n)
+        delta = world.pos[:, :n, None] - world.pos[:, None, :n]
+        touching = delta.square().sum(-1).sqrt() < 2 * self.agents[0].size
+        return -(touching.sum(-1) - 1).to(world.dtype)  # an agent always "touches" itself
+
+    def global_reward(self, world):
+        distances = self._min_distances(world)
+        total = -distances[:, 0]
+        for k in range(1, distances.shape[1]):
+            total = total - distances[:, k]
+        return total
+
+    def is_terminal(self, world):
+        if not self.terminate_on_success:
+            return super().is_terminal(world)
+        return (self._min_distances(world) < self.capture_radius).all(-1)
+
+    def entity_colors(self, world, env):
+        return [(0.35, 0.35, 0.85)] * len(self.agents) + [(0.25, 0.25, 0.25)] * len(self.landmarks)
+
+
+class SimpleAdversary(Scenario):
+    name = "simple_adversary_v3"
+    dim_c = 2
+
+    def __init__(self, N: int = 2) -> None:
+        super().__init__()
+        _check_int("N", N, 1)
+        self.agents = [Entity("adversary_0", size=0.15, movable=True, collide=False, silent=True)]
+        self.agents += [Entity(f"agent_{i}", size=0.15, movable=True, collide=False, silent=True) for i in range(N)]
+        self.landmarks = [Entity(f"landmark {i}", size=0.08, collide=False) for i in range(N)]
+        self.goal: torch.Tensor | None = None
+
+    def reset(self, world, envs, rng):
+        if self.goal is None:
+            self.goal = torch.zeros(world.num_envs, dtype=torch.long, device=world.device)
+        self.goal[envs] = self._choose(world, envs, len(self.landmarks), rng) + len(self.agents)
+        self._reset_agents_and_landmarks(world, envs, rng)
+
+    def observations(self, world):
+        n = len(self.agents)
+        landmarks = self._landmark_ids()
+        goal = _gather_entity(world, self.goal)
+        out = []
+        for i in range(n):
+            others = [j for j in range(n) if j != i]
+            parts = self._rel(world, landmarks, i) + self._rel(world, others, i)
+            if i > 0:
+                parts = [goal - world.pos[:, i]] + parts
+            out.append(torch.cat(parts, -1))
+        return out
+
+    def rewards(self, world):
+        goal = _gather_entity(world, self.goal)
+        to_goal = (world.pos[:, : len(self.agents)] - goal[:, None]).square().sum(-1).sqrt()
+        adversary = -to_goal[:, 0]
+        good = -to_goal[:, 1:].amin(-1) + to_goal[:, 0]
+        return torch.stack([adversary] + [good] * (len(self.agents) - 1), -1)
+
+    def entity_colors(self, world, env):
+        colors = [(0.85, 0.35, 0.35)] + [(0.35, 0.35, 0.85)] * (len(self.agents) - 1)
+        goal = int(self.goal[env]) - len(self.agents)
+        return colors + [(0.15, 0.65, 0.15) if k == goal else (0.15, 0.15, 0.15) for k in range(len(self.landmarks))]
+
+
+def _bound_penalty(x: torch.Tensor) -> torch.Tensor:
+    """mpe2's penalty for leaving the screen, per coordinate |x|: 0 below 0.9, linear to 1, then exponential."""
+    return torch.where(x < 0.9, torch.zeros_like(x),
+                       torch.where(x < 1.0, (x - 0.9) * 10, torch.clamp(torch.exp(2 * x - 2), max=10.0)))
+
+
+class SimpleTag(Scenario):
+    name = "simple_tag_v3"
+    dim_c = 2
+    prey_speed_factors = (0.5, 0.75, 1.0)  # by curriculum stage
+    curriculum_stages = 3
+
+    def __init__(self, num_good: int = 1, num_adversaries: int = 3, num_obstacles: int = 2,
+                 curriculum: bool = False, terminate_on_success: bool = False) -> None:
+        super().__init__()
+        for key, value in (("num_good", num_good), ("num_adversaries", num_adversaries)):
+            _check_int(key, value, 1)
+        _check_int("num_obstacles", num_obstacles, 0)
+        self.curriculum, self.terminate_on_success = curriculum, terminate_on_success
+        self.n_adversaries = num_adversaries
+        self.agents = [Entity(f"adversary_{i}", size=0.075, movable=True, silent=True, accel=3.0, max_speed=1.0)
+                       for i in range(num_adversaries)]
+        self.agents += [Entity(f"agent_{i}", size=0.05, movable=True, silent=True, accel=4.0, max_speed=1.3)
+                        for i in range(num_good)]
+        self.landmarks = [Entity(f"landmark {i}", size=0.2) for i in range(num_obstacles)]
+
+    def reset(self, world, envs, rng):
+        self._reset_agents_and_landmarks(world, envs, rng, -0.9, 0.9)
+        if self.curriculum:  # prey speed follows the stage; takes effect from this reset on, as in mpe2
+            factor = self.prey_speed_factors[self.curriculum_stage]
+            for i in range(self.n_adversaries, len(self.agents)):
+                world.accel[i] = 4.0 * factor
+                world.max_speed[i] = 1.3 * factor
+
+    def observations(self, world):
+        n = len(self.agents)
+        landmarks = self._landmark_ids()
+        out = []
+        for i in range(n):
+            others = [j for j in range(n) if j != i]
+            prey_vel = [world.vel[:, j] for j in others if j >= self.n_adversaries]
+            out.append(torch.cat([world.vel[:, i], world.pos[:, i], *self._rel(world, landmarks, i),
+                                  *self._rel(world, others, i), *prey_vel], -1))
+        return out
+
+    def rewards(self, world):
+        n, adversaries = len(self.agents), range(self.n_adversaries)
+        caught = [sum(world.touching(a, g).to(world.dtype) for a in adversaries) for g in range(self.n_adversaries, n)]
+        total_caught = sum(caught)
+        rewards = [10 * total_caught] * self.n_adversaries
+        for k, g in enumerate(range(self.n_adversaries, n)):
+            rewards.append(-10 * caught[k] - _bound_penalty(world.pos[:, g, 0].abs())
+                           - _bound_penalty(world.pos[:, g, 1].abs()))
+        return torch.stack(rewards, -1)
+
+    def is_terminal(self, world):
+        if not self.terminate_on_success:
+            return super().is_terminal(world)
+        done = torch.ones(world.num_envs, dtype=torch.bool, device=world.device)
+        for g in range(self.n_adversaries, len(self.agents)):
+            done &= torch.stack([world.touching(g, a) for a in range(self.n_adversaries)], -1).any(-1)
+        return done
+
+    def entity_colors(self, world, env):
+        return ([(0.85, 0.35, 0.35)] * self.n_adversaries + [(0.35, 0.85, 0.35)] *
+                (len(self.agents) - self.n_adversaries) + [(0.25, 0.25, 0.25)] * len(self.landmarks))
+
+
+LANDMARK_COLORS_RGB = [(0.65, 0.15, 0.15), (0.15, 0.65, 0.15), (0.15, 0.15, 0.65)]
+
+
+class SimpleSpeakerListener(Scenario):
+    name = "simple_speaker_listener_v4"
+    dim_c = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.agents = [Entity("speaker_0", size=0.075, collide=False),
+                       Entity("listener_0", size=0.075, movable=True, collide=False, silent=True)]
+        self.landmarks = [Entity(f"landmark {i}", size=0.04, collide=False) for i in range(3)]
+        self.goal: torch.Tensor | None = None
+        self.colors: torch.Tensor | None = None
+
+    def reset(self, world, envs, rng):
+        if self.goal is None:
+            self.goal = torch.zeros(world.num_envs, dtype=torch.long, device=world.device)
+            self.colors = torch.tensor(LANDMARK_COLORS_RGB, device=world.device, dtype=world.dtype)
+        self.goal[envs] = self._choose(world, envs, 3, rng)
+        self._reset_agents_and_landmarks(world, envs, rng)
+
+    def observations(self, world):
+        speaker = self.colors[self.goal]
+        listener = torch.cat([world.vel[:, 1], *self._rel(world, self._landmark_ids(), 1), world.comm[:, 0]], -1)
+        return [speaker, listener]
+
+    def rewards(self, world):
+        reward = -(world.pos[:, 1] - _gather_entity(world, self.goal + 2)).square().sum(-1)
+        return torch.stack([reward, reward], -1)
+
+    def entity_colors(self, world, env):
+        goal = int(self.goal[env])
+        listener = tuple(c + 0.45 for c in LANDMARK_COLORS_RGB[goal])
+        return [(0.25, 0.25, 0.25), listener] + LANDMARK_COLORS_RGB
+
+
+REFERENCE_COLORS_RGB = [(0.75, 0.25, 0.25), (0.25, 0.75, 0.25), (0.25, 0.25, 0.75)]
+
+
+class SimpleReference(Scenario):
+    name = "simple_reference_v3"
+    dim_c = 10
+
+    def __init__(self, local_ratio: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= local_ratio <= 1.0:
+            raise ValueError(f"local_ratio is a proportion: must be in [0, 1], got {local_ratio}")
+        self.local_ratio = local_ratio
+        self.agents = [Entity(f"agent_{i}", movable=True, collide=False) for i in range(2)]
+        self.landmarks = [Entity(f"landmark {i}", collide=False) for i in range(3)]
+        self.goals: torch.Tensor | None = None  # [B, 2]: the landmark each agent wants the OTHER agent to reach
+        self.colors: torch.Tensor | None = None
+
+    def reset(self, world, envs, rng):
+        if self.goals is None:
+            self.goals = torch.zeros(world.num_envs, 2, dtype=torch.long, device=world.device)
+            self.colors = torch.tensor(REFERENCE_COLORS_RGB, device=world.device, dtype=world.dtype)
+        first = self._choose(world, envs, 3, rng)
+        self.goals[envs] = torch.stack([first, self._choose(world, envs, 3, rng)], -1)
+        self._reset_agents_and_landmarks(world, envs, rng)
+
+    def observations(self, world):
+        landmarks = self._landmark_ids()
+        return [torch.cat([world.vel[:, i], *self._rel(world, landmarks, i), self.colors[self.goals[:, i]],
+                           world.comm[:, 1 - i]], -1) for i in range(2)]
+
+    def rewards(self, world):
+        return torch.stack([-(world.pos[:, 1 - i] - _gather_entity(world, self.goals[:, i] + 2)).square().sum(-1)
+                            .sqrt() for i in range(2)], -1)
+
+    def global_reward(self, world):
+        rewards = self.rewards(world)
+        return (rewards[:, 0] + rewards[:, 1]) / 2
+
+    def entity_colors(self, world, env):
+        return [REFERENCE_COLORS_RGB[int(self.goals[env, 1 - i])] for i in range(2)] + REFERENCE_COLORS_RGB
+
+
+class SimplePush(Scenario):
+    name = "simple_push_v3"
+    dim_c = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.agents = [Entity("adversary_0", movable=True, silent=True), Entity("agent_0", movable=True, silent=True)]
+        self.landmarks = [Entity(f"landmark {i}", collide=False) for i in range(2)]
+        self.goal: torch.Tensor | None = None
+        self.landmark_colors = torch.tensor([[0.1, 0.1 + 0.8, 0.1], [0.1, 0.1, 0.1 + 0.8]], dtype=torch.float64)  # mpe2's arithmetic
+
+    def reset(self, world, envs, rng):
+        if self.goal is None:
+            self.goal = torch.zeros(world.num_envs, dtype=torch.long, device=world.device)
+            self.landmark_colors = self.landmark_colors.to(world.device, world.dtype)
+        self.goal[envs] = self._choose(world, envs, 2, rng)
+        self._reset_agents_and_landmarks(world, envs, rng)
+
+    def _good_color(self) -> torch.Tensor:
+        color = torch.full((len(self.goal), 3), 0.25, device=self.goal.device, dtype=self.landmark_colors.dtype)
+        color[torch.arange(len(self.goal)), self.goal + 1] += 0.5
+        return color
+
+    def observations(self, world):
+        landmarks = self._landmark_ids()
+        goal = _gather_entity(world, self.goal + 2)
+        colors = [self.landmark_colors[k].expand(world.num_envs, 3) for k in range(2)]
+        good = torch.cat([world.vel[:, 1], goal - world.pos[:, 1], self._good_color(),
+                          *self._rel(world, landmarks, 1), *colors, world.pos[:, 0] - world.pos[:, 1]], -1)
+        adversary = torch.cat([world.vel[:, 0], *self._rel(world, landmarks, 0), world.pos[:, 1] - world.pos[:, 0]], -1)
+        return [adversary, good]
+
+    def rewards(self, world):
+        goal = _gather_entity(world, self.goal + 2)
+        good_distance = (world.pos[:, 1] - goal).square().sum(-1).sqrt()
+        adversary_distance = (goal - world.pos[:, 0]).square().sum(-1).sqrt()
+        return torch.stack([good_distance - adversary_distance, -good_distance], -1)
+
+    def entity_colors(self, world, env):
+        good = tuple(self._good_color()[env].tolist())
+        return [(0.75, 0.25, 0.25), good] + [tuple(c) for c in self.landmark_colors.tolist()]
+
+
+class SimpleCrypto(Scenario):
+    name = "simple_crypto_v3"
+    dim_c = 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.agents = [Entity(name, collide=False) for name in ("eve_0", "bob_0", "alice_0")]
+        self.landmarks = [Entity(f"landmark {i}", collide=False) for i in range(2)]
+        self.goal: torch.Tensor | None = None
+        self.key: torch.Tensor | None = None
+
+    def reset(self, world, envs, rng):
+        if self.goal is None:
+            self.goal = torch.zeros(world.num_envs, dtype=torch.long, device=world.device)
+            self.key = torch.zeros_like(self.goal)
+        self.goal[envs] = self._choose(world, envs, 2, rng)
+        self.key[envs] = self._choose(world, envs, 2, rng)
+        self._reset_agents_and_landmarks(world, envs, rng)
+
+    def _one_hot(self, world: World, index: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.one_hot(index, self.dim_c).to(world.dtype)
+
+    def observations(self, world):
+        key, alice = self._one_hot(world, self.key), world.comm[:, 2]
+        return [alice, torch.cat([key, alice], -1), torch.cat([self._one_hot(world, self.goal), key], -1)]
+
+    def rewards(self, world):
+        goal = self._one_hot(world, self.goal)
+        eve, bob = world.comm[:, 0], world.comm[:, 1]
+        eve_error = torch.where((eve != 0).any(-1), (eve - goal).square().sum(-1), torch.zeros_like(eve[:, 0]))
+        bob_error = torch.where((bob != 0).any(-1), (bob - goal).square().sum(-1), torch.zeros_like(bob[:, 0]))
+        good = eve_error - bob_error
+        return torch.stack([-eve_error, good, good], -1)
+
+    def entity_colors(self, world, env):
+        return [(0.75, 0.25, 0.25), (0.25, 0.25, 0.25), (0.25, 0.25, 0.25), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]
+
+
+class SimpleWorldComm(Scenario):
+    name = "simple_world_comm_v3"
+    dim_c = 4
+
+    def __init__(self, num_good: int = 2, num_adversaries: int = 4, num_obstacles: int = 1, num_food: int = 2,
+                 num_forests: int = 2) -> None:
+        super().__init__()
+        _check_int("num_good", num_good, 1)
+        _check_int("num_adversaries", num_adversaries, 1)
+        for key, value in (("num_obstacles", num_obstacles), ("num_food", num_food), ("num_forests", num_forests)):
+            _check_int(key, value, 0)
+        if num_food < 1:
+            raise ValueError("num_food must be >= 1: good agents are rewarded by their distance to the nearest food")
+        self.n_adversaries = num_adversaries
+        for i in range(num_adversaries + num_good):
+            adversary = i < num_adversaries
+            name = "leadadversary_0" if i == 0 else (f"adversary_{i - 1}" if adversary else
+                                                    f"agent_{i - num_adversaries}")
+            self.agents.append(Entity(name, size=0.075 if adversary else 0.045, movable=True, silent=i > 0,
+                                      accel=3.0 if adversary else 4.0, max_speed=1.0 if adversary else 1.3))
+        self.landmarks = [Entity(f"landmark {i}", size=0.2) for i in range(num_obstacles)]
+        self.landmarks += [Entity(f"food {i}", size=0.03, collide=False) for i in range(num_food)]
+        self.landmarks += [Entity(f"forest {i}", size=0.3, collide=False) for i in range(num_forests)]
+        first = len(self.agents) + num_obstacles
+        self.food = list(range(first, first + num_food))
+        self.forests = list(range(first + num_food, first + num_food + num_forests))
+
+    def reset(self, world, envs, rng):
+        self._reset_agents_and_landmarks(world, envs, rng, -0.9, 0.9)
+        # mpe2 places food and forests a second time, after all landmarks (its landmark list includes them)
+        self._place(world, envs, self.food[0], len(self.food), -0.9, 0.9, rng)
+        if self.forests:
+            self._place(world, envs, self.forests[0], len(self.forests), -0.9, 0.9, rng)
+
+    def observations(self, world):
+        n = len(self.agents)
+        landmarks = self._landmark_ids()
+        in_forest = [torch.stack([world.touching(i, f) for f in self.forests], -1) if self.forests else
+                     torch.zeros(world.num_envs, 0, dtype=torch.bool, device=world.device) for i in range(n)]
+        out = []
+        for i in range(n):
+            others = [j for j in range(n) if j != i]
+            other_pos, other_vel = [], []
+            for j in others:
+                # j is visible when both share a forest, or when neither is in any forest; the leader sees all
+                shared = (in_forest[i] & in_forest[j]).any(-1)
+                visible = shared | (~in_forest[i].any(-1) & ~in_forest[j].any(-1))
+                if i == 0:
+                    visible = torch.ones_like(visible)
+                other_pos.append(torch.where(visible[:, None], world.pos[:, j] - world.pos[:, i], 0.0))
+                if j >= self.n_adversaries:
+                    other_vel.append(torch.where(visible[:, None], world.vel[:, j], 0.0))
+            forest_flags = in_forest[i].to(world.dtype) * 2 - 1
+            head = [world.vel[:, i], world.pos[:, i], *self._rel(world, landmarks, i), *other_pos]
+            if i < self.n_adversaries:
+                out.append(torch.cat(head + other_vel + [forest_flags, world.comm[:, 0]], -1))
+            else:
+                out.append(torch.cat(head + [forest_flags] + other_vel, -1))
+        return out
+
+    def rewards(self, world):
+        n, adversaries = len(self.agents), range(self.n_adversaries)
+        good = range(self.n_adversaries, n)
+        caught = {g: sum(world.touching(a, g).to(world.dtype) for a in adversaries) for g in good}
+        total_caught = sum(caught.values())
+        rewards = []
+        for a in adversaries:
+            nearest = torch.stack([world.distance(g, a) for g in good], -1).amin(-1)
+            rewards.append(-0.1 * nearest + 5 * total_caught)
+        for g in good:
+            reward = -5 * caught[g] - 2 * _bound_penalty(world.pos[:, g, 0].abs()) \
+                - 2 * _bound_penalty(world.pos[:, g, 1].abs())
+            reward = reward + 2 * sum(world.touching(g, f).to(world.dtype) for f in self.food)
+            nearest_food = torch.stack([world.distance(f, g) for f in self.food], -1).amin(-1)
+            rewards.append(reward - 0.05 * nearest_food)
+        return torch.stack(rewards, -1)
+
+    def entity_colors(self, world, env):
+        colors = [(0.65, 0.15, 0.15)] + [(0.95, 0.45, 0.45)] * (self.n_adversaries - 1)
+        colors += [(0.45, 0.95, 0.45)] * (len(self.agents) - self.n_adversaries)
+        n_obstacles = len(self.landmarks) - len(self.food) - len(self.forests)
+        return colors + [(0.25, 0.25, 0.25)] * n_obstacles + [(0.15, 0.15, 0.65)] * len(self.food) + \
+            [(0.6, 0.9, 0.6)] * len(self.forests)
+
+
+def _check_int(key: str, value: object, minimum: int) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+
+
+SCENARIOS: dict[str, type[Scenario]] = {cls.name: cls for cls in (
+    Simple, SimpleSpread, SimpleAdversary, SimpleTag, SimpleSpeakerListener, SimpleReference, SimplePush,
+    SimpleCrypto, SimpleWorldComm)}

@@ -1,0 +1,5 @@
+"""mpe2's simple_crypto_v3 under its module name: `parallel_env(**kwargs)` (PettingZoo Parallel), `env` (AEC), `batched`."""
+
+from appliedrl.envs.particles.modules import scenario_module
+
+env, parallel_env, batched = scenario_module("simple_crypto_v3")

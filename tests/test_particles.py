@@ -1,0 +1,166 @@
+"""Particle worlds: lockstep equality with mpe2, the PettingZoo API, the batched interface and bad input."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+import torch
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+from appliedrl.envs.particles import SCENARIOS, ParticleWorlds
+
+mpe2 = pytest.importorskip("mpe2")
+
+EPISODES = 100
+
+
+def _pair(name: str, **kwargs):
+    reference = importlib.import_module(f"mpe2.{name}").parallel_env(**kwargs)
+    ours = importlib.import_module(f"appliedrl.envs.particles.{name}").parallel_env(**kwargs)
+    return reference, ours
+
+
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_lockstep_with_mpe2(name: str, continuous: bool) -> None:
+    """Seeded once, then reset without a seed: every observation and reward equals mpe2's for 100 episodes."""
+    reference, ours = _pair(name, continuous_actions=continuous)
+    assert ours.possible_agents == reference.possible_agents
+    for agent in reference.possible_agents:
+        assert ours.action_space(agent) == reference.action_space(agent)
+        assert ours.observation_space(agent) == reference.observation_space(agent)
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for episode in range(EPISODES):
+        seed = 7 if episode == 0 else None
+        obs_ref, _ = reference.reset(seed=seed)
+        obs_ours, _ = ours.reset(seed=seed)
+        worst = max(worst, *(np.abs(obs_ref[a] - obs_ours[a]).max() for a in obs_ref))
+        while reference.agents:
+            actions = {a: (rng.random(reference.action_space(a).shape[0]).astype(np.float32) if continuous
+                           else int(rng.integers(reference.action_space(a).n))) for a in reference.agents}
+            obs_ref, rew_ref, term_ref, trunc_ref, _ = reference.step(actions)
+            obs_ours, rew_ours, term_ours, trunc_ours, _ = ours.step(actions)
+            for a in actions:
+                worst = max(worst, np.abs(obs_ref[a] - obs_ours[a]).max(), abs(rew_ref[a] - rew_ours[a]))
+            assert (term_ref, trunc_ref) == (term_ours, trunc_ours)
+            assert ours.agents == reference.agents
+        np.testing.assert_allclose(ours.state(), reference.state(), atol=1e-6)
+    assert worst <= 1e-6
+
+
+@pytest.mark.parametrize("name", ["simple_spread_v3", "simple_tag_v3"])
+def test_lockstep_with_mpe2_options(name: str) -> None:
+    """Non-default keywords: more agents, terminate_on_success, a curriculum (at its first stage: mpe2 1.1.1 never
+    leaves it, its BaseScenario.curriculum_stage property drops assignments)."""
+    kwargs = {"N": 4, "local_ratio": 0.2, "terminate_on_success": True} if name == "simple_spread_v3" else \
+        {"num_good": 2, "num_adversaries": 2, "num_obstacles": 1, "curriculum": True}
+    reference, ours = _pair(name, max_cycles=40, **kwargs)
+    rng = np.random.default_rng(1)
+    for episode in range(10):
+        obs_ref, _ = reference.reset(seed=episode)
+        obs_ours, _ = ours.reset(seed=episode)
+        while reference.agents:
+            actions = {a: int(rng.integers(reference.action_space(a).n)) for a in reference.agents}
+            obs_ref, rew_ref, term_ref, _, _ = reference.step(actions)
+            obs_ours, rew_ours, term_ours, _, _ = ours.step(actions)
+            for a in actions:
+                np.testing.assert_allclose(obs_ours[a], obs_ref[a], atol=1e-6)
+                assert rew_ours[a] == pytest.approx(rew_ref[a], abs=1e-6)
+            assert term_ours == term_ref
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_pettingzoo_api(name: str) -> None:
+    module = importlib.import_module(f"appliedrl.envs.particles.{name}")
+    for continuous in (False, True):
+        parallel_api_test(module.parallel_env(continuous_actions=continuous), num_cycles=60)
+        parallel_seed_test(lambda: module.parallel_env(continuous_actions=continuous))
+    env = module.parallel_env(render_mode="rgb_array")
+    env.reset(seed=0)
+    image = env.render()
+    assert image.shape == (700, 700, 3) and image.dtype == np.uint8 and (image < 255).any()
+
+
+@pytest.mark.parametrize("continuous", [False, True])
+@pytest.mark.parametrize("name", ["simple_spread_v3", "simple_world_comm_v3", "simple_speaker_listener_v4"])
+def test_batched_matches_single_environments(name: str, continuous: bool) -> None:
+    """Each environment of a batch evolves exactly as the same state stepped alone."""
+    batch = ParticleWorlds(name, 6, continuous_actions=continuous, dtype=torch.float64, autoreset=False)
+    batch.reset(seed=3)
+    generator = torch.Generator().manual_seed(0)
+    k = 4
+    single = ParticleWorlds(name, 1, continuous_actions=continuous, dtype=torch.float64, autoreset=False)
+    for attr in ("pos", "vel", "comm"):
+        setattr(single.world, attr, getattr(batch.world, attr)[k:k + 1].clone())
+    for attr in ("goal", "goals", "key"):
+        if getattr(batch.scenario, attr, None) is not None:
+            setattr(single.scenario, attr, getattr(batch.scenario, attr)[k:k + 1].clone())
+    for _ in range(20):
+        if continuous:
+            actions = torch.rand(6, len(batch.agents), max(batch.action_dims), generator=generator)
+            for i, dim in enumerate(batch.action_dims):
+                actions[:, i, dim:] = 0
+        else:
+            limits = torch.tensor([s.n for s in batch.action_spaces.values()])
+            actions = (torch.rand(6, len(batch.agents), generator=generator) * limits).long()
+        obs, rewards, _, _, _ = batch.step(actions)
+        obs_single, rewards_single, _, _, _ = single.step(actions[k:k + 1])
+        torch.testing.assert_close(obs[k:k + 1], obs_single, rtol=0, atol=1e-12)
+        torch.testing.assert_close(rewards[k:k + 1], rewards_single, rtol=0, atol=1e-12)
+
+
+def test_curriculum_advances() -> None:
+    from appliedrl.envs.particles import simple_tag_v3
+    env = simple_tag_v3.parallel_env(curriculum=True)
+    env.reset(seed=0)
+    assert env.worlds.world.accel[-1] == pytest.approx(2.0)
+    env.advance_curriculum()
+    env.reset()
+    assert env.worlds.world.accel[-1] == pytest.approx(3.0) and env.worlds.world.max_speed[3] == pytest.approx(0.975)
+    env.set_curriculum_stage(9)
+    env.reset()
+    assert env.worlds.world.accel[-1] == pytest.approx(4.0)
+
+
+def test_batched_autoreset_and_shapes() -> None:
+    worlds = ParticleWorlds("simple_adversary_v3", 5, max_cycles=3)
+    obs = worlds.reset(seed=0)
+    assert obs.shape == (5, 3, 10) and worlds.obs_dims == [8, 10, 10]
+    assert (obs[:, 0, 8:] == 0).all()  # the adversary's shorter observation is zero-padded
+    actions = torch.zeros(5, 3, dtype=torch.long)
+    for step in range(1, 4):
+        obs, rewards, terminated, truncated, info = worlds.step(actions)
+        assert rewards.shape == (5, 3) and terminated.shape == truncated.shape == (5, 3)
+        assert bool(truncated.all()) == (step == 3) and not terminated.any()
+    assert "final_obs" in info and not torch.equal(info["final_obs"], obs)  # reset in the same call
+    assert (worlds.steps == 0).all()
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValueError, match="unknown particle scenario 'simple_sprd_v3'; valid: simple_v3"):
+        ParticleWorlds("simple_sprd_v3")
+    with pytest.raises(ValueError, match="unknown keyword 'n_agents' for simple_spread_v3; valid: N, local_ratio"):
+        ParticleWorlds("simple_spread_v3", n_agents=3)
+    with pytest.raises(ValueError, match="local_ratio is a proportion"):
+        ParticleWorlds("simple_spread_v3", local_ratio=1.5)
+    with pytest.raises(ValueError, match="num_envs must be"):
+        ParticleWorlds("simple_v3", 0)
+    from appliedrl.envs.particles import simple_spread_v3, simple_speaker_listener_v4
+    env = simple_spread_v3.parallel_env()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="agent 'agent_1' is outside its space Discrete\\(5\\)"):
+        env.step({"agent_0": 0, "agent_1": 7, "agent_2": 0})
+    with pytest.raises(ValueError, match="no action for agent 'agent_2'"):
+        env.step({"agent_0": 0, "agent_1": 1})
+    env = simple_speaker_listener_v4.parallel_env(continuous_actions=True)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="agent 'speaker_0' is outside its space Box"):
+        env.step({"speaker_0": np.zeros(5, np.float32), "listener_0": np.zeros(5, np.float32)})
+    worlds = ParticleWorlds("simple_spread_v3", 2)
+    with pytest.raises(ValueError, match="actions must have shape \\(2, 3\\)"):
+        worlds.step(torch.zeros(2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="action of agent_2 outside Discrete\\(5\\)"):
+        worlds.step(torch.tensor([[0, 0, 5], [0, 0, 0]]))
