@@ -112,3 +112,56 @@ def _domain_metrics(finals: list[dict[str, Any]]) -> dict[str, float]:
         for key, value in (final.get("episode_metrics") or {}).items():
             metrics.setdefault(key, []).append(float(value))
     return {key: float(np.mean(values)) for key, values in metrics.items()}
+
+
+class MultiAgentPolicy(Protocol):
+    """What multi-agent evaluation needs: joint actions for observations [B, agents, max_obs_dim]."""
+
+    def act(self, obs: Any, deterministic: bool = True) -> Any: ...
+
+
+@dataclasses.dataclass
+class MultiAgentEvalResult(EvalResult):
+    """Per-episode returns of every agent, `agent_returns` [episodes, agents]; `returns` is their mean per episode."""
+
+    agent_returns: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+
+    def to_dict(self, agents: list[str] | None = None, with_ci: bool = True) -> dict[str, Any]:
+        """As EvalResult's, with `mean_return` the mean per-agent episode return, plus each agent's mean."""
+        out = super().to_dict(with_ci)
+        names = agents or [str(i) for i in range(self.agent_returns.shape[1])]
+        out["agent_mean_returns"] = {name: float(r) for name, r in zip(names, self.agent_returns.mean(0))}
+        return out
+
+
+def evaluate_multiagent(policy: MultiAgentPolicy, envs: Any, episodes: int = 100, seed: int = 0,
+                        deterministic: bool = True) -> MultiAgentEvalResult:
+    """Run `episodes` episodes on a batched multi-agent env (appliedrl.envs.multiagent interface).
+
+    Each of the env's B copies contributes its first ceil(episodes / B) episodes, so short episodes are not
+    over-represented; returns are summed per agent over each episode.
+    """
+    import torch
+
+    quota = math.ceil(episodes / envs.num_envs)
+    n_agents = len(envs.agents)
+    finished: list[list[np.ndarray]] = [[] for _ in range(envs.num_envs)]
+    lengths: list[list[int]] = [[] for _ in range(envs.num_envs)]
+    obs = envs.reset(seed=seed)
+    running = np.zeros((envs.num_envs, n_agents))
+    steps = np.zeros(envs.num_envs, dtype=int)
+    while min(len(f) for f in finished) < quota:
+        with torch.no_grad():
+            actions = policy.act(obs, deterministic=deterministic)
+        obs, rewards, terminated, truncated, _ = envs.step(actions)
+        running += rewards.double().cpu().numpy()
+        steps += 1
+        done = (terminated | truncated).any(-1).cpu().numpy()
+        for e in np.flatnonzero(done):
+            if len(finished[e]) < quota:
+                finished[e].append(running[e].copy())
+                lengths[e].append(int(steps[e]))
+            running[e], steps[e] = 0.0, 0
+    agent_returns = np.array([r for per_env in finished for r in per_env][:episodes])
+    episode_lengths = np.array([n for per_env in lengths for n in per_env][:episodes])
+    return MultiAgentEvalResult(agent_returns.mean(1), episode_lengths, {}, agent_returns)

@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an agent on an environment")
     train.add_argument("env_id", nargs="?", help="a Gymnasium id, e.g. CartPole-v1 or appliedrl/...")
     train.add_argument("--agent", choices=list(AGENTS), help="algorithm to train")
-    train.add_argument("--steps", type=int, help="environment steps (default 100000); for hdpo, epochs")
+    train.add_argument("--steps", type=int, help="environment steps (default 100000; maddpg: transitions summed over its envs); for hdpo, epochs")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="run folder (default runs/<env>-<agent>-s<seed>)")
     train.add_argument("--config", help="YAML file of agent config keys")
@@ -93,6 +93,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name, cls in AGENTS.items():
         print(f"agent {name:<10} {cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ''}".rstrip())
     print("baselines:", ", ".join(f"baseline:{name}" for name in sorted(BASELINES)))
+    from appliedrl.domains.particles import PARTICLE_BASELINES
+    from appliedrl.envs.particles import SCENARIOS
+
+    print("multi-agent environments (--agent maddpg):", ", ".join(f"particles/{s}" for s in SCENARIOS),
+          "- and mpe2/<scenario> for mpe2 itself")
+    print("multi-agent baselines:", ", ".join(f"baseline:{name}" for name in PARTICLE_BASELINES))
     return 0
 
 
@@ -126,6 +132,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = make_config(cls.Config, *layers, agent=cls.name)
         # hdpo counts its budget in epochs, the env-stepping agents in environment steps
         steps = args.steps or (config.max_epochs if cls.name == "hdpo" else 100_000)
+        _check_agent_env(cls.name, env_id)
         run_dir = Path(args.out or f"runs/{env_id.replace('/', '_')}-{cls.name}-s{seed}")
         if checkpoint_path(run_dir).exists():
             raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
@@ -133,6 +140,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("--steps must be >= 1")
     if cls.name == "hdpo":
         agent = _construct_hdpo(env_id, env_kwargs, dataclasses.replace(config, max_epochs=steps), seed)
+    elif cls.name == "maddpg":
+        agent = _construct_maddpg(env_id, env_kwargs, config, seed)
     else:
         agent = _construct(lambda: cls(env_id, config, seed, env_kwargs), env_id, env_kwargs)
     if not args.resume:
@@ -146,6 +155,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         summary = agent.learn(run_dir, progress_bar=not args.no_progress, resume=bool(args.resume))
         gap = f", {100 * summary['gap_to_optimum']:.2f}% above the optimum {summary['optimal_cost']:.4f}" if "gap_to_optimum" in summary else ""
         print(f"test cost {summary['test_cost']:.4f}{gap}; {summary['epochs']} epochs in {summary['train_seconds']:.1f} s -> {run_dir}")
+        return 0
+    if cls.name == "maddpg":
+        summary = agent.learn(steps, run_dir, progress_bar=not args.no_progress, resume=bool(args.resume))
+        print(f"mean per-agent return {summary['mean_return']:.2f} ± {summary['std_return']:.2f} over "
+              f"{summary['episodes']} episodes; {summary['steps']} steps in {summary['wall_time_s']:.1f} s -> {run_dir}")
         return 0
     try:
         summary = train(agent, steps, run_dir=run_dir, progress_bar=not args.no_progress, resume=bool(args.resume))
@@ -163,6 +177,31 @@ def _construct_hdpo(env_id: str, env_kwargs: dict[str, Any], config: Any, seed: 
     if env_id not in HDPO_BUILDERS:
         raise UsageError(f"hdpo needs a differentiable simulator; available for: {', '.join(HDPO_BUILDERS)}")
     return _construct(lambda: HDPO_BUILDERS[env_id](env_kwargs, config, seed, env_id), env_id, env_kwargs)
+
+
+def _check_agent_env(agent: str, env_id: str) -> None:
+    from appliedrl.envs.multiagent import is_multiagent
+
+    if agent == "maddpg" and not is_multiagent(env_id):
+        raise UsageError(f"maddpg trains on multi-agent envs (particles/<scenario> or mpe2/<scenario>), not {env_id}")
+    if agent != "maddpg" and is_multiagent(env_id):
+        raise UsageError(f"{env_id} is a multi-agent env; train it with --agent maddpg")
+
+
+def _multiagent_envs(env_id: str, env_kwargs: dict[str, Any], num_envs: int, device: str = "cpu") -> Any:
+    from appliedrl.envs.multiagent import make_multiagent
+
+    return _construct(lambda: make_multiagent(env_id, num_envs, device, **env_kwargs), env_id, env_kwargs)
+
+
+def _construct_maddpg(env_id: str, env_kwargs: dict[str, Any], config: Any, seed: int) -> Any:
+    from appliedrl.agents.maddpg import MADDPG
+
+    envs = _multiagent_envs(env_id, env_kwargs, config.num_envs, config.device)
+    # mpe2 steps its copies one by one: a few of them suffice for evaluation
+    eval_copies = min(config.eval_episodes, 100 if env_id.startswith("particles/") else 10)
+    return MADDPG(envs, config, seed, env_id, env_kwargs, _multiagent_envs(env_id, env_kwargs, eval_copies,
+                                                                         config.device))
 
 
 def _construct(make: Any, env_id: str, env_kwargs: dict[str, Any]) -> Any:
@@ -189,6 +228,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise UsageError("--episodes must be >= 1")
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
+    if _evaluates_multiagent(args):
+        return _evaluate_multiagent(args, env_kwargs)
     if args.policy.startswith("baseline:"):
         name = args.policy.split(":", 1)[1]
         if name not in BASELINES:
@@ -225,6 +266,62 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for key, value in result.metrics.items():
             print(f"  {key}: {value:.4g}")
     return 0
+
+
+def _evaluates_multiagent(args: argparse.Namespace) -> bool:
+    from appliedrl.agents.checkpoint import load_file
+    from appliedrl.envs.multiagent import is_multiagent
+
+    if args.env:
+        return is_multiagent(args.env)
+    if args.policy.startswith("baseline:"):
+        return False
+    try:
+        return load_file(Path(args.policy)).get("agent") == "maddpg"
+    except FileNotFoundError:
+        return False
+
+
+def _evaluate_multiagent(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
+    """Evaluate a MADDPG run or a particle baseline; report the mean per-agent return and each agent's."""
+    from appliedrl.agents.evaluation import evaluate_multiagent
+    from appliedrl.agents.maddpg import MADDPG
+    from appliedrl.domains.particles import PARTICLE_BASELINES
+
+    if args.policy.startswith("baseline:"):
+        name = args.policy.split(":", 1)[1]
+        if name not in PARTICLE_BASELINES:
+            raise UsageError(f"unknown multi-agent baseline {name!r}; valid choices: {', '.join(PARTICLE_BASELINES)}")
+        env_id = args.env
+        envs = _multiagent_envs(env_id, env_kwargs, _eval_copies(env_id, args.episodes))
+        policy = _construct(lambda: PARTICLE_BASELINES[name](env_id, envs, args.seed), env_id, env_kwargs)
+    else:
+        try:
+            policy = MADDPG.load(Path(args.policy))
+        except (FileNotFoundError, ValueError) as error:
+            raise UsageError(str(error)) from None
+        env_id = args.env or policy.env_id
+        _check_agent_env("maddpg", env_id)
+        if not args.env_kw and args.env in (None, policy.env_id):
+            env_kwargs = policy.env_kwargs
+        envs = _multiagent_envs(env_id, env_kwargs, _eval_copies(env_id, args.episodes))
+        if envs.agents != policy.agents or list(envs.obs_dims) != policy.obs_dims:
+            raise UsageError(f"the run's agents {policy.agents} do not match {env_id}'s {envs.agents}")
+    result = evaluate_multiagent(policy, envs, args.episodes, args.seed, deterministic=not args.stochastic)
+    report = {"policy": args.policy, "env_id": env_id, **result.to_dict(envs.agents)}
+    if args.json:
+        print(json.dumps(report, default=float))
+    else:
+        print(f"{args.policy} on {env_id}: mean per-agent return {report['mean_return']:.2f} ± "
+              f"{report['std_return']:.2f} (95% CI {report['ci95_low']:.2f} … {report['ci95_high']:.2f}) "
+              f"over {report['episodes']} episodes")
+        for agent, value in report["agent_mean_returns"].items():
+            print(f"  {agent}: {value:.3f}")
+    return 0
+
+
+def _eval_copies(env_id: str, episodes: int) -> int:
+    return min(episodes, 100 if env_id.startswith("particles/") else 10)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,400 @@
+"""MADDPG, Multi-Agent Deep Deterministic Policy Gradient (Lowe et al., 2017).
+
+Decentralised actors, one per agent, act on their own observation; each agent's critic is centralised: it sees
+every agent's observation and action, which keeps the critic's target stationary while the other agents learn.
+Discrete actions go through a Gumbel-softmax relaxation (straight-through optional); Box actions are
+deterministic with Gaussian exploration noise. `centralized_critic=False` is independent DDPG, the paper's
+baseline. Works on any batched multi-agent env (see appliedrl.envs.multiagent): `reset(seed) -> obs [B, agents,
+D]`, `step(actions) -> obs, rewards [B, agents], terminated, truncated, info` with autoreset and info["final_obs"].
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import pickle
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from torch import nn
+
+from appliedrl.agents.base import seed_everything
+from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
+from appliedrl.agents.config import _check, config_to_dict, make_config
+from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
+from appliedrl.agents.logger import MetricsLogger
+from appliedrl.agents.networks import ACTIVATIONS, mlp
+from appliedrl.agents.vec_env import NonFiniteError
+
+
+@dataclasses.dataclass
+class MADDPGConfig:
+    """Defaults of the original code: Adam 1e-2, gamma 0.95, batch 1024, 2 x 64 ReLU, update every 100 steps."""
+
+    num_envs: int = 1  # environments stepped together (batched worlds make many cheap)
+    learning_rate: float = 1e-2
+    gamma: float = 0.95
+    tau: float = 0.01  # Polyak averaging of the target networks
+    batch_size: int = 1024
+    buffer_size: int = 1_000_000
+    learning_starts: int = 1024 * 25  # transitions before the first update
+    update_every: int = 100  # transitions between updates (each update trains every agent once)
+    hidden: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    activation: str = "relu"
+    max_grad_norm: float = 0.5
+    actor_regularization: float = 1e-3  # weight of mean(logits^2) in the actor loss, as the original
+    gumbel_temperature: float = 1.0
+    straight_through: bool = False  # hard one-hot samples with soft gradients instead of soft samples
+    exploration_noise: float = 0.1  # Box actions: Gaussian noise std as a fraction of the action range
+    centralized_critic: bool = True  # False: independent DDPG (each critic sees its own agent only)
+    eval_freq: int = 50_000  # transitions between evaluations; 0 = only at the end
+    eval_episodes: int = 100
+    checkpoint_freq: int = 500_000
+    tensorboard: bool = True
+    device: str = "cpu"
+    torch_threads: int = 1
+
+    def validate(self) -> None:
+        _check(self.num_envs >= 1, "num_envs must be >= 1")
+        _check(self.learning_rate > 0, "learning_rate must be > 0")
+        _check(0 <= self.gamma <= 1, "gamma must be in [0, 1]")
+        _check(0 < self.tau <= 1, "tau must be in (0, 1]")
+        _check(self.batch_size >= 1 and self.buffer_size >= self.batch_size, "need 1 <= batch_size <= buffer_size")
+        _check(self.update_every >= 1 and self.learning_starts >= 0, "update_every >= 1 and learning_starts >= 0")
+        _check(self.activation in ACTIVATIONS, f"activation must be one of: {', '.join(ACTIVATIONS)}")
+        _check(self.max_grad_norm >= 0 and self.gumbel_temperature > 0, "max_grad_norm >= 0, gumbel_temperature > 0")
+        _check(self.eval_episodes >= 1 and self.eval_freq >= 0, "eval_episodes >= 1 and eval_freq >= 0")
+        _check(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device must be cpu or cuda[:N]")
+
+
+class MADDPG:
+    """Multi-agent DDPG with centralised critics (or independent DDPG); see the module docstring."""
+
+    name = "maddpg"
+    Config = MADDPGConfig
+
+    def __init__(self, envs: Any, config: MADDPGConfig | None = None, seed: int = 0, env_id: str | None = None,
+                 env_kwargs: dict | None = None, eval_envs: Any = None, *, agents: list[str] | None = None,
+                 obs_dims: list[int] | None = None, action_spaces: dict[str, spaces.Space] | None = None) -> None:
+        self.config = config or MADDPGConfig()
+        self.config.validate()
+        torch.set_num_threads(self.config.torch_threads)
+        seed_everything(seed)
+        self.envs, self.eval_envs, self.seed = envs, eval_envs, seed
+        self.env_id, self.env_kwargs = env_id, dict(env_kwargs or {})
+        self.device = torch.device(self.config.device)
+        if envs is not None:
+            agents, obs_dims, action_spaces = envs.agents, envs.obs_dims, envs.action_spaces
+        self.agents, self.obs_dims = list(agents), list(obs_dims)
+        self.action_spaces = {a: action_spaces[a] for a in self.agents}
+        for agent, space in self.action_spaces.items():
+            if not isinstance(space, (spaces.Discrete, spaces.Box)) or (isinstance(space, spaces.Box)
+                                                                         and len(space.shape) != 1):
+                raise TypeError(f"maddpg supports Discrete and 1-D Box actions; agent {agent} has {space}")
+        self.discrete = isinstance(self.action_spaces[self.agents[0]], spaces.Discrete)
+        self.action_dims = [int(s.n) if self.discrete else int(s.shape[0]) for s in self.action_spaces.values()]
+        self._build()
+        self.num_steps, self.num_updates, self.last_update = 0, 0, 0
+        self.torch_rng = torch.Generator(self.device).manual_seed(seed)
+        self.best = {"mean": float("-inf"), "step": None}
+
+    # --- networks --------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        cfg, n = self.config, len(self.agents)
+        all_in = sum(self.obs_dims) + sum(self.action_dims)
+        self.actors = nn.ModuleList([mlp(d, cfg.hidden, k, cfg.activation, out_gain=0.01)
+                                     for d, k in zip(self.obs_dims, self.action_dims)]).to(self.device)
+        self.critics = nn.ModuleList([mlp(all_in if cfg.centralized_critic else d + k, cfg.hidden, 1, cfg.activation)
+                                      for d, k in zip(self.obs_dims, self.action_dims)]).to(self.device)
+        self.target_actors = _frozen_copy(self.actors)
+        self.target_critics = _frozen_copy(self.critics)
+        self.actor_optimizers = [torch.optim.Adam(self.actors[i].parameters(), lr=cfg.learning_rate) for i in range(n)]
+        self.critic_optimizers = [torch.optim.Adam(self.critics[i].parameters(), lr=cfg.learning_rate)
+                                  for i in range(n)]
+        if not self.discrete:
+            lows = [torch.as_tensor(s.low, dtype=torch.float32) for s in self.action_spaces.values()]
+            highs = [torch.as_tensor(s.high, dtype=torch.float32) for s in self.action_spaces.values()]
+            self.action_low = [lo.to(self.device) for lo in lows]
+            self.action_range = [(hi - lo).to(self.device) for lo, hi in zip(lows, highs)]
+
+    def _actions(self, actors: nn.ModuleList, obs: torch.Tensor, i: int, explore: bool) -> tuple[torch.Tensor, Any]:
+        """Agent i's action in the critic's encoding (relaxed one-hot or Box values) and its raw actor output."""
+        logits = actors[i](obs[:, i, : self.obs_dims[i]])
+        if self.discrete:
+            if not explore:
+                return F.one_hot(logits.argmax(-1), self.action_dims[i]).float(), logits
+            return _gumbel_softmax(logits, self.config.gumbel_temperature, self.config.straight_through,
+                                   self.torch_rng), logits
+        action = torch.sigmoid(logits)
+        if explore:
+            noise = torch.randn(action.shape, generator=self.torch_rng, device=self.device)
+            action = (action + self.config.exploration_noise * noise).clamp(0, 1)
+        return self.action_low[i] + self.action_range[i] * action, logits
+
+    def _critic_input(self, obs: torch.Tensor, actions: list[torch.Tensor], i: int) -> torch.Tensor:
+        if self.config.centralized_critic:
+            return torch.cat([obs[:, j, : d] for j, d in enumerate(self.obs_dims)] + actions, -1)
+        return torch.cat([obs[:, i, : self.obs_dims[i]], actions[i]], -1)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        """Env-ready actions for observations [B, agents, max_obs_dim]: [B, agents] indices or [B, agents, K]."""
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        expected = (len(self.agents), max(self.obs_dims))
+        if obs.ndim != 3 or tuple(obs.shape[1:]) != expected:
+            raise ValueError(f"act expects observations of shape (batch, {expected[0]}, {expected[1]}), "
+                             f"got {tuple(obs.shape)}")
+        encoded = [self._actions(self.actors, obs, i, not deterministic)[0] for i in range(len(self.agents))]
+        return self._to_env(encoded)
+
+    def _to_env(self, encoded: list[torch.Tensor]) -> torch.Tensor:
+        if self.discrete:
+            return torch.stack([a.argmax(-1) for a in encoded], 1)
+        width = max(self.action_dims)
+        return torch.stack([F.pad(a, (0, width - a.shape[-1])) for a in encoded], 1)
+
+    # --- training -------------------------------------------------------------------------------------------
+    def learn(self, total_steps: int, run_dir: str | Path | None = None, progress_bar: bool = True,
+              resume: bool = False) -> dict[str, Any]:
+        """Train for `total_steps` transitions (environment steps summed over the batch); return the summary."""
+        if self.envs is None:
+            raise ValueError("this agent was loaded for inference; create it with envs to train")
+        cfg = self.config
+        run_dir = Path(run_dir) if run_dir is not None else None
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        self.buffer = _ReplayBuffer(min(cfg.buffer_size, max(total_steps, cfg.batch_size)), len(self.agents),
+                                    max(self.obs_dims), sum(self.action_dims), self.device)
+        if resume:
+            self._load_checkpoint(load_file(checkpoint_path(run_dir)))
+        else:
+            self.obs = self.envs.reset(seed=self.seed).to(self.device, torch.float32)
+            self.episode_return = torch.zeros(self.envs.num_envs, len(self.agents), device=self.device)
+            self.recent_returns: list[float] = []
+        logger = MetricsLogger(run_dir, cfg.tensorboard, self.num_steps if resume else None) if run_dir else None
+        progress = Progress(TextColumn("[bold]maddpg" if cfg.centralized_critic else "[bold]ddpg"), BarColumn(),
+                            MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                            disable=not progress_bar)
+        start = time.perf_counter() - getattr(self, "wall_time", 0.0)
+        result: MultiAgentEvalResult | None = None
+        try:
+            with progress:
+                task = progress.add_task("steps", total=total_steps, completed=self.num_steps, info="")
+                while self.num_steps < total_steps:
+                    before = self.num_steps
+                    metrics = self._collect()
+                    while self.num_steps >= cfg.learning_starts and self.num_steps - self.last_update >= cfg.update_every:
+                        metrics.update(self._update())
+                        self.last_update += cfg.update_every
+                    self.wall_time = time.perf_counter() - start
+                    if _crossed(before, self.num_steps, cfg.eval_freq) and self.num_steps < total_steps:
+                        result = self._evaluate(run_dir)
+                        metrics["eval/mean_return"] = result.mean
+                    if logger is not None and _crossed(before, self.num_steps, 1000):
+                        metrics["time/sps"] = self.num_steps / max(self.wall_time, 1e-9)
+                        logger.log(self.num_steps, metrics)
+                    if run_dir is not None and _crossed(before, self.num_steps, cfg.checkpoint_freq):
+                        atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
+                    recent = f"return {np.mean(self.recent_returns[-100:]):.2f}" if self.recent_returns else ""
+                    progress.update(task, completed=self.num_steps, info=recent)
+            result = self._evaluate(run_dir)
+            summary = {"agent": self.name, "env_id": self.env_id, "seed": self.seed, "steps": self.num_steps,
+                       "updates": self.num_updates, "centralized_critic": cfg.centralized_critic,
+                       "wall_time_s": round(self.wall_time, 3), **result.to_dict(self.agents),
+                       "best_eval_mean_return": self.best["mean"], "best_eval_step": self.best["step"]}
+            if run_dir is not None:
+                atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
+                if logger is not None:
+                    logger.log(self.num_steps, {"eval/mean_return": result.mean})
+                (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            return summary
+        finally:
+            if logger is not None:
+                logger.close()
+
+    def _collect(self) -> dict[str, float]:
+        """One step of every environment with exploring actions; transitions go to the replay buffer."""
+        with torch.no_grad():
+            encoded = [self._actions(self.actors, self.obs, i, explore=True)[0] for i in range(len(self.agents))]
+        if self.discrete:  # the env takes the sampled index; the buffer keeps its one-hot
+            encoded = [F.one_hot(a.argmax(-1), k).float() for a, k in zip(encoded, self.action_dims)]
+        next_obs, rewards, terminated, truncated, info = self.envs.step(self._to_env(encoded))
+        next_obs = next_obs.to(self.device, torch.float32)
+        rewards = rewards.to(self.device, torch.float32)
+        if not torch.isfinite(rewards).all() or not torch.isfinite(next_obs).all():
+            raise NonFiniteError(f"the environment returned a non-finite reward or observation at step {self.num_steps}")
+        final = info.get("final_obs", next_obs).to(self.device, torch.float32)
+        done = (terminated | truncated).to(self.device).any(-1)
+        self.buffer.add(self.obs, torch.cat(encoded, -1), rewards, final, terminated.to(self.device).any(-1))
+        self.episode_return += rewards
+        if done.any():
+            self.recent_returns += self.episode_return[done].mean(-1).tolist()
+            self.recent_returns = self.recent_returns[-100:]
+            self.episode_return[done] = 0.0
+        self.obs = next_obs
+        self.num_steps += self.envs.num_envs
+        return {}
+
+    def _update(self) -> dict[str, float]:
+        """One gradient step of every agent's critic and actor on its own minibatch, then the target networks."""
+        cfg, n = self.config, len(self.agents)
+        critic_losses, actor_losses = [], []
+        for i in range(n):
+            obs, actions, rewards, next_obs, terminated = self.buffer.sample(cfg.batch_size, self.torch_rng)
+            actions = list(actions.split(self.action_dims, -1))
+            with torch.no_grad():
+                next_actions = [self._actions(self.target_actors, next_obs, j, explore=self.discrete)[0]
+                                for j in range(n)]
+                target_q = self.target_critics[i](self._critic_input(next_obs, next_actions, i)).squeeze(-1)
+                target = rewards[:, i] + cfg.gamma * (1 - terminated.float()) * target_q
+            q = self.critics[i](self._critic_input(obs, actions, i)).squeeze(-1)
+            critic_loss = F.mse_loss(q, target)
+            _step(self.critic_optimizers[i], critic_loss, self.critics[i], cfg.max_grad_norm)
+
+            own, logits = self._actions(self.actors, obs, i, explore=self.discrete)
+            joint = actions[:i] + [own] + actions[i + 1:]
+            actor_loss = -self.critics[i](self._critic_input(obs, joint, i)).mean() \
+                + cfg.actor_regularization * logits.square().mean()
+            _step(self.actor_optimizers[i], actor_loss, self.actors[i], cfg.max_grad_norm)
+            critic_losses.append(critic_loss.item())
+            actor_losses.append(actor_loss.item())
+        with torch.no_grad():
+            for net, target in ((self.actors, self.target_actors), (self.critics, self.target_critics)):
+                for p, tp in zip(net.parameters(), target.parameters()):
+                    tp.lerp_(p, cfg.tau)
+        self.num_updates += 1
+        return {"train/critic_loss": float(np.mean(critic_losses)), "train/actor_loss": float(np.mean(actor_losses))}
+
+    def _evaluate(self, run_dir: Path | None) -> MultiAgentEvalResult:
+        """Evaluate on the eval envs (stochastic policy, as the paper); keep the best policy in run_dir/best."""
+        if self.eval_envs is None:
+            raise ValueError("give eval_envs to evaluate during training")
+        result = evaluate_multiagent(self, self.eval_envs, self.config.eval_episodes, self.seed + 10_000,
+                                     deterministic=False)
+        if result.mean > self.best["mean"]:
+            self.best = {"mean": result.mean, "step": self.num_steps}
+            if run_dir is not None:
+                self.save(run_dir / "best" / "agent.pt")
+        return result
+
+    # --- saving ---------------------------------------------------------------------------------------------
+    def _header(self) -> dict[str, Any]:
+        return {"agent": self.name, "config": config_to_dict(self.config), "seed": self.seed, "env_id": self.env_id,
+                "env_kwargs": self.env_kwargs, "agents": self.agents, "obs_dims": self.obs_dims,
+                "action_spaces": self.action_spaces, "actors": self.actors.state_dict()}
+
+    def save(self, path: str | Path) -> None:
+        """Write the actors (enough to act and evaluate) atomically."""
+        atomic_torch_save(self._header(), Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "MADDPG":
+        """An acting-only MADDPG from a file written by `save` or a training checkpoint."""
+        data = load_file(Path(path))
+        if data.get("agent") != cls.name:
+            raise ValueError(f"{path} holds a {data.get('agent')!r} agent, not {cls.name!r}")
+        agent = cls(None, make_config(MADDPGConfig, data["config"]), data["seed"], data["env_id"], data["env_kwargs"],
+                    agents=data["agents"], obs_dims=data["obs_dims"], action_spaces=data["action_spaces"])
+        agent.actors.load_state_dict(data["actors"])
+        return agent
+
+    def _checkpoint(self) -> dict[str, Any]:
+        try:
+            envs = pickle.dumps(self.envs)
+        except Exception:  # noqa: BLE001 - e.g. mpe2's pygame surfaces: resume then starts fresh episodes
+            envs = None
+        nets = {k: getattr(self, k).state_dict() for k in ("critics", "target_actors", "target_critics")}
+        optimizers = [o.state_dict() for o in self.actor_optimizers + self.critic_optimizers]
+        return {**self._header(), **nets, "optimizers": optimizers, "buffer": self.buffer.state(), "envs": envs,
+                "obs": self.obs, "episode_return": self.episode_return, "recent_returns": self.recent_returns,
+                "counters": (self.num_steps, self.num_updates, self.last_update, self.wall_time),
+                "best": self.best, "torch_rng": self.torch_rng.get_state(), "global_rng": torch.get_rng_state()}
+
+    def _load_checkpoint(self, state: dict[str, Any]) -> None:
+        self.actors.load_state_dict(state["actors"])
+        for key in ("critics", "target_actors", "target_critics"):
+            getattr(self, key).load_state_dict(state[key])
+        for optimizer, saved in zip(self.actor_optimizers + self.critic_optimizers, state["optimizers"]):
+            optimizer.load_state_dict(saved)
+        self.buffer.load(state["buffer"])
+        self.num_steps, self.num_updates, self.last_update, self.wall_time = state["counters"]
+        self.best, self.recent_returns = state["best"], state["recent_returns"]
+        self.torch_rng.set_state(state["torch_rng"])
+        torch.set_rng_state(state["global_rng"])
+        if state["envs"] is not None:
+            self.envs = pickle.loads(state["envs"])
+            self.obs, self.episode_return = state["obs"], state["episode_return"]
+        else:
+            warnings.warn("the environments could not be saved; resuming starts fresh episodes")
+            self.obs = self.envs.reset(seed=self.seed + self.num_steps).to(self.device, torch.float32)
+            self.episode_return = torch.zeros(self.envs.num_envs, len(self.agents), device=self.device)
+
+
+class _ReplayBuffer:
+    """A ring buffer of joint transitions, stored as tensors on the training device."""
+
+    def __init__(self, capacity: int, n_agents: int, obs_dim: int, action_dim: int, device: torch.device) -> None:
+        self.capacity, self.size, self.position = capacity, 0, 0
+        self.obs = torch.zeros(capacity, n_agents, obs_dim, device=device)
+        self.next_obs = torch.zeros_like(self.obs)
+        self.actions = torch.zeros(capacity, action_dim, device=device)
+        self.rewards = torch.zeros(capacity, n_agents, device=device)
+        self.terminated = torch.zeros(capacity, dtype=torch.bool, device=device)
+
+    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor, next_obs: torch.Tensor,
+            terminated: torch.Tensor) -> None:
+        index = (self.position + torch.arange(len(obs), device=obs.device)) % self.capacity
+        for name, value in (("obs", obs), ("actions", actions), ("rewards", rewards), ("next_obs", next_obs),
+                            ("terminated", terminated)):
+            getattr(self, name)[index] = value
+        self.position = (self.position + len(obs)) % self.capacity
+        self.size = min(self.size + len(obs), self.capacity)
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        index = torch.randint(self.size, (batch_size,), generator=generator, device=generator.device)
+        return self.obs[index], self.actions[index], self.rewards[index], self.next_obs[index], self.terminated[index]
+
+    def state(self) -> dict[str, Any]:
+        stored = {k: getattr(self, k)[: self.size].clone() for k in ("obs", "actions", "rewards", "next_obs", "terminated")}
+        return {"size": self.size, "position": self.position, **stored}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.size, self.position = state["size"], state["position"]
+        for key in ("obs", "actions", "rewards", "next_obs", "terminated"):
+            getattr(self, key)[: self.size] = state[key].to(getattr(self, key).device)
+
+
+def _gumbel_softmax(logits: torch.Tensor, temperature: float, hard: bool, generator: torch.Generator) -> torch.Tensor:
+    """A relaxed one-hot sample of the categorical `logits` (hard: one-hot forward, soft gradients)."""
+    uniform = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-10, 1.0)
+    soft = ((logits - torch.log(-torch.log(uniform))) / temperature).softmax(-1)
+    if not hard:
+        return soft
+    one_hot = F.one_hot(soft.argmax(-1), logits.shape[-1]).to(soft.dtype)
+    return one_hot + soft - soft.detach()
+
+
+def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, net: nn.Module, max_grad_norm: float) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_grad_norm:
+        nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
+    optimizer.step()
+
+
+def _frozen_copy(nets: nn.ModuleList) -> nn.ModuleList:
+    target = copy.deepcopy(nets)
+    target.requires_grad_(False)
+    return target
+
+
+def _crossed(before: int, now: int, every: int) -> bool:
+    return every > 0 and now // every > before // every
