@@ -5,6 +5,7 @@
 - echelon_base_stock (serial): node k orders up to the p/(p+h) quantile of demand over the echelon lead time
   (the lead times of node k and every node below it, + 1 period); a heuristic, not Clark–Scarf's levels.
 - constant: order the mean demand every period.
+- just-in-time oracle: knows the future demand (a lower reference, not a policy); see `JustInTimeOracle`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from appliedrl.agents.base import check_observation_batch
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
 from appliedrl.domains.inventory.policies import (BaseStockPolicy, ConstantOrderPolicy, EchelonBaseStockPolicy,
                                                   InventoryPolicy)
-from appliedrl.envs.inventory import InventoryProblem
+from appliedrl.envs.inventory import InventoryProblem, InventorySimulator, InventoryState
 
 
 class ModulePolicy:
@@ -65,6 +66,76 @@ def echelon_policy(problem: InventoryProblem) -> EchelonBaseStockPolicy:
     echelon_lead = np.cumsum(problem.lead_times)
     levels = torch.tensor([newsvendor_level(problem, 0, int(lead) + 1) for lead in echelon_lead])
     return EchelonBaseStockPolicy(problem, levels)
+
+
+class JustInTimeOracle:
+    """The just-in-time oracle: knows every future demand and orders so that stock reaches each store exactly in
+    the period it is demanded. A lower reference for learned policies, not a policy (no policy sees the future).
+
+    Store s orders max(d_s(t + L_s) − y_s, 0), y_s being its on-hand stock at the start of period t + L_s
+    projected from its current stock and pipeline and the known demand in between (lost or backlogged). An
+    upstream node u orders up to the demand its stores face until its order can reach them,
+    max(Σ_s Σ_{k=0..Λ(u,s)} d_s(t + k) − echelon position_u, 0), where Λ(u, s) sums the lead times from u down to
+    store s and the echelon position is the on-hand and in-transit stock of u and every node below it. Orders
+    still pass through the simulator, so upstream stock and lead times bind: once the random starting stock has
+    been used up, every store holds exactly its demand and upstream nodes ship everything the period it arrives,
+    at zero cost; before that, the start state forces shortages (until the first orders arrive) or holding.
+    """
+
+    def __init__(self, problem: InventoryProblem) -> None:
+        self.problem = problem
+        n, stores = problem.n_nodes, problem.n_stores
+        self.below = torch.eye(n)  # below[u, m] = 1 when node m is u or supplied, directly or not, by u
+        self.reach = torch.zeros(n, stores, dtype=torch.long)  # Λ(u, s): periods from u's order to store s
+        for s in range(stores):
+            node, periods = s, 0
+            while node >= 0:
+                periods += problem.lead_times[node]
+                self.below[node, s] = 1.0
+                self.reach[node, s] = periods
+                node = problem.supplier[node]
+        for m in range(stores, n):
+            node = problem.supplier[m]
+            while node >= 0:
+                self.below[node, m] = 1.0
+                node = problem.supplier[node]
+        self.store_lead = torch.tensor(problem.lead_times[:stores])
+
+    def cost(self, demand: torch.Tensor, state: InventoryState, ignore_periods: int = 0) -> torch.Tensor:
+        """Average cost per period per store of each scenario [batch] over `demand` [batch, periods, stores] from
+        `state`, leaving out the first `ignore_periods` (as `InventorySimulator.rollout`)."""
+        batch, periods, stores = demand.shape
+        if not 0 <= ignore_periods < periods:
+            raise ValueError(f"ignore_periods={ignore_periods} must be in [0, {periods})")
+        simulator = InventorySimulator(self.problem, demand.device)
+        # demand beyond the horizon is unknown: orders for it do not change the cost, so take it as 0
+        padded = torch.cat([demand, demand.new_zeros(batch, int(self.reach.max()) + 1, stores)], dim=1).double()
+        cumulative = torch.cat([padded.new_zeros(batch, 1, stores), padded.cumsum(1)], dim=1)
+        total = torch.zeros(batch, dtype=torch.float64, device=demand.device)
+        with torch.no_grad():
+            for t in range(periods):
+                state, cost = simulator.step(state, self.orders(state, padded, cumulative, t), demand[:, t])
+                if t >= ignore_periods:
+                    total += cost
+        return (total / ((periods - ignore_periods) * stores)).float()
+
+    def orders(self, state: InventoryState, demand: torch.Tensor, cumulative: torch.Tensor, t: int) -> torch.Tensor:
+        """Orders [batch, nodes] in period t, from the padded demand and its cumulative sums (leading zero)."""
+        stores = self.problem.n_stores
+        # upstream: order up to the demand until the order reaches each store, less the echelon position
+        position = (state.on_hand + state.pipeline.sum(-1)).double() @ self.below.T.double()
+        store_index = torch.arange(stores)
+        ahead = cumulative[:, t + self.reach + 1, store_index] - cumulative[:, t, None, :]
+        orders = (ahead * self.below[:, :stores]).sum(-1) - position
+        # stores: exactly next demand in reach, less the stock projected to be on hand when the order arrives
+        stock = state.on_hand[:, :stores].double()
+        for k in range(int(self.store_lead.max())):
+            served = stock - demand[:, t + k]
+            served = served.clamp(min=0.0) if self.problem.lost_sales else served
+            arrival = state.pipeline[:, :stores, k].double() if k < state.pipeline.shape[-1] else 0.0
+            stock = torch.where(k < self.store_lead, served + arrival, stock)
+        orders[:, :stores] = demand[:, t + self.store_lead, store_index] - stock
+        return orders.clamp(min=0.0).float()
 
 
 def baseline_factories() -> dict[str, Any]:

@@ -17,6 +17,7 @@ SETTINGS = ("one_store_lost", "one_store_backlogged", "serial", "one_warehouse",
 HISTORY = 8  # real-data setting: past periods of demand the policy sees
 SERIAL_UPSTREAM_LEAD_TIMES = (3, 4, 2)
 SERIAL_HOLDING_COSTS = (1.0, 0.5, 0.2, 0.1)
+SPLITS = {"train": 0.6, "dev": 0.2, "test": 0.2}  # real-data setting: consecutive shares of the series, oldest first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,8 @@ class InventoryProblem:
     holds_stock: tuple[bool, ...] = ()  # per node; a node that holds none passes everything on (default: all hold)
     demand_series: tuple[float, ...] = ()  # "data" demand: the store's series, one value per period
     series_week: tuple[int, ...] = ()  # week of the year of each period of the series (calendar features)
+    split: str | None = None  # "train", "dev" or "test": windows only from that part of the series; None: all of it
+    demand_file: str = ""  # where the series came from (for error messages)
 
     def __post_init__(self) -> None:
         if not self.holds_stock:
@@ -55,14 +58,22 @@ class InventoryProblem:
         """Exogenous features appended to observations: past demand and the calendar (real-data setting)."""
         return HISTORY + 2 if self.demand_distribution == "data" else 0
 
+    def window_range(self) -> tuple[int, int]:
+        """The periods [first, end) of the series that this problem's windows may cover (see `split_bounds`)."""
+        return split_bounds(len(self.demand_series))[self.split or "all"]
+
     def sample_windows(self, n: int, periods: int, seed: int | np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Real-data scenarios: `n` random windows of the series, demand [n, periods, 1] and per-period features
-        [n, periods, HISTORY + 2] (the previous HISTORY demands / mean demand, then sin and cos of the week)."""
+        """Real-data scenarios: `n` random windows inside `window_range()`, demand [n, periods, 1] and per-period
+        features [n, periods, HISTORY + 2] (the previous HISTORY demands / mean demand, then sin and cos of the
+        week; the history of a dev or test window may reach back into the part before it, as in a backtest)."""
         series = np.asarray(self.demand_series, dtype=np.float32)
-        if periods > len(series) - HISTORY:
-            raise ValueError(f"periods={periods} is too long for a demand series of {len(series)} periods "
-                             f"(at most {len(series) - HISTORY}: {HISTORY} are kept as history)")
-        starts = np.random.default_rng(seed).integers(HISTORY, len(series) - periods + 1, size=n)
+        first, end = self.window_range()
+        if periods > end - first:
+            part = f"the {self.split} part" if self.split else "the series"
+            needed = needed_length(periods, self.split)
+            raise ValueError(f"{self.demand_file}: periods={periods} is too long for {part} ({end - first} periods "
+                             f"of {len(series)}); needs a series of at least {needed} periods")
+        starts = np.random.default_rng(seed).integers(first, end - periods + 1, size=n)
         index = starts[:, None] + np.arange(periods)[None]
         demand = series[index][..., None]
         history = series[index[..., None] - np.arange(HISTORY, 0, -1)] / self.demand_means[0]
@@ -88,12 +99,33 @@ class InventoryProblem:
         return torch.as_tensor(demand, dtype=torch.float32)
 
 
+def split_bounds(length: int) -> dict[str, tuple[int, int]]:
+    """Periods [first, end) of each part of a demand series of `length` periods: "train" the oldest 60%, "dev"
+    the next 20%, "test" the newest 20% (disjoint and consecutive), "all" the whole series; the first HISTORY
+    periods only serve as history."""
+    train_end, dev_end = round(SPLITS["train"] * length), round((SPLITS["train"] + SPLITS["dev"]) * length)
+    return {"train": (HISTORY, train_end), "dev": (train_end, dev_end), "test": (dev_end, length),
+            "all": (HISTORY, length)}
+
+
+def needed_length(periods: int, split: str | None) -> int:
+    """The shortest series whose `split` part (None: the whole series) holds windows of `periods` periods."""
+    length = periods + HISTORY
+    while True:
+        first, end = split_bounds(length)[split or "all"]
+        if end - first >= periods:
+            return length
+        length += 1
+
+
 def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = None,
                  holding_cost: float | None = None, shortage_cost: float | None = None,
                  demand_mean: float | None = None, demand_std: float | None = None, n_stores: int | None = None,
-                 demand_file: str | None = None, store: str | None = None, seed: int = 0) -> InventoryProblem:
+                 demand_file: str | None = None, store: str | None = None, split: str | None = None,
+                 seed: int = 0) -> InventoryProblem:
     """The instance of `setting` with any parameter overridden; `seed` draws the heterogeneous parameters
-    (one_warehouse and transshipment stores, the real-data store's lead time and shortage cost)."""
+    (one_warehouse and transshipment stores, the real-data store's lead time and shortage cost). `split`
+    (real_data_store) keeps windows inside the train, dev or test part of the series (`split_bounds`)."""
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r}; valid settings: {', '.join(SETTINGS)}")
     _check_optional("lead_time", lead_time, lambda v: isinstance(v, (int, np.integer)) and v >= 1,
@@ -104,8 +136,10 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
     _check_optional("demand_std", demand_std, lambda v: v >= 0, "must be >= 0")
     _check_optional("n_stores", n_stores, lambda v: isinstance(v, (int, np.integer)) and v >= 1,
                     "must be an integer >= 1")
-    if setting != "real_data_store" and (demand_file is not None or store is not None):
-        raise ValueError(f"demand_file and store belong to setting real_data_store, not {setting}")
+    if setting != "real_data_store" and (demand_file is not None or store is not None or split is not None):
+        raise ValueError(f"demand_file, store and split belong to setting real_data_store, not {setting}")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split={split!r} is invalid; valid choices: {', '.join(SPLITS)} (or leave it out)")
     if setting in ("one_store_lost", "one_store_backlogged", "serial", "real_data_store") and n_stores not in (None, 1):
         raise ValueError(f"n_stores={n_stores} is invalid: setting {setting} has exactly one store")
     p = 9.0 if shortage_cost is None else float(shortage_cost)
@@ -123,7 +157,8 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
             (store_h, *SERIAL_HOLDING_COSTS[1:]), (p,), (1, 2, 3, -1), False, "normal",
             (5.0 if demand_mean is None else float(demand_mean),), (2.0 if demand_std is None else float(demand_std),))
     if setting == "real_data_store":
-        return _real_data_problem(demand_file, store, lead_time, holding_cost, shortage_cost, demand_mean, demand_std, seed)
+        return _real_data_problem(demand_file, store, split, lead_time, holding_cost, shortage_cost, demand_mean,
+                                  demand_std, seed)
     # one_warehouse and transshipment: heterogeneous stores drawn from the paper's ranges
     n = 3 if n_stores is None else int(n_stores)
     rng = np.random.default_rng(seed)
@@ -144,9 +179,9 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
         (*([n] * n), -1), True, "normal", tuple(map(float, means)), tuple(map(float, stds)), 0.5)
 
 
-def _real_data_problem(demand_file: str | None, store: str | None, lead_time: int | None, holding_cost: float | None,
-                       shortage_cost: float | None, demand_mean: float | None, demand_std: float | None,
-                       seed: int) -> InventoryProblem:
+def _real_data_problem(demand_file: str | None, store: str | None, split: str | None, lead_time: int | None,
+                       holding_cost: float | None, shortage_cost: float | None, demand_mean: float | None,
+                       demand_std: float | None, seed: int) -> InventoryProblem:
     """One lost-sales store facing a demand series from a file (default: the synthetic data set, store S00)."""
     from appliedrl.data import SYNTHETIC_DEMAND
     from appliedrl.envs.inventory.demand_data import load_demand
@@ -155,18 +190,23 @@ def _real_data_problem(demand_file: str | None, store: str | None, lead_time: in
         raise ValueError("demand_mean and demand_std do not apply to real_data_store: demand comes from demand_file")
     path = SYNTHETIC_DEMAND if demand_file is None else demand_file
     frame = load_demand(path, store if store is not None or demand_file is not None else "S00")
-    if len(frame) <= HISTORY + 1:
-        raise ValueError(f"{path}: needs more than {HISTORY + 1} periods of demand, found {len(frame)}")
+    # every part needs a period beyond the history (one is enough without a split)
+    needed = max(needed_length(1, part) for part in SPLITS) if split else needed_length(1, None) + 1
+    if len(frame) < needed:
+        purpose = " for a train/dev/test split" if split else ""
+        raise ValueError(f"{path}: needs at least {needed} periods of demand{purpose}, found {len(frame)}")
     series = frame["demand"].to_numpy()
     rng = np.random.default_rng(seed)
     lead = int(rng.integers(4, 7)) if lead_time is None else int(lead_time)
     p = float(rng.uniform(6.3, 11.7)) if shortage_cost is None else float(shortage_cost)
     h = 1.0 if holding_cost is None else float(holding_cost)
-    mean = max(float(series.mean()), 1e-6)
+    # with a split, the demand statistics (the policy's scale) come from the train part only: nothing leaks back
+    fitted = series[: split_bounds(len(series))["train"][1]] if split else series
+    mean = max(float(fitted.mean()), 1e-6)
     return InventoryProblem(
-        "real_data_store", 1, (lead,), (h,), (p,), (-1,), True, "data", (mean,), (float(series.std()),),
+        "real_data_store", 1, (lead,), (h,), (p,), (-1,), True, "data", (mean,), (float(fitted.std()),),
         demand_series=tuple(map(float, series)),
-        series_week=tuple(int(w) for w in frame["date"].dt.isocalendar().week))
+        series_week=tuple(int(w) for w in frame["date"].dt.isocalendar().week), split=split, demand_file=str(path))
 
 
 def _check_optional(name: str, value: Any, valid: Any, why: str) -> None:
