@@ -104,6 +104,7 @@ class MADDPG:
         self._build()
         self.num_steps, self.num_updates, self.last_update = 0, 0, 0
         self.torch_rng = torch.Generator(self.device).manual_seed(seed)
+        self.act_rng = torch.Generator(self.device).manual_seed(seed + 1)  # act(): evaluation leaves training's alone
         self.best = {"mean": float("-inf"), "step": None}
 
     # --- networks --------------------------------------------------------------------------------------------
@@ -125,17 +126,19 @@ class MADDPG:
             self.action_low = [lo.to(self.device) for lo in lows]
             self.action_range = [(hi - lo).to(self.device) for lo, hi in zip(lows, highs)]
 
-    def _actions(self, actors: nn.ModuleList, obs: torch.Tensor, i: int, explore: bool) -> tuple[torch.Tensor, Any]:
+    def _actions(self, actors: nn.ModuleList, obs: torch.Tensor, i: int, explore: bool,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, Any]:
         """Agent i's action in the critic's encoding (relaxed one-hot or Box values) and its raw actor output."""
+        generator = generator or self.torch_rng
         logits = actors[i](obs[:, i, : self.obs_dims[i]])
         if self.discrete:
             if not explore:
                 return F.one_hot(logits.argmax(-1), self.action_dims[i]).float(), logits
             return _gumbel_softmax(logits, self.config.gumbel_temperature, self.config.straight_through,
-                                   self.torch_rng), logits
+                                   generator), logits
         action = torch.sigmoid(logits)
         if explore:
-            noise = torch.randn(action.shape, generator=self.torch_rng, device=self.device)
+            noise = torch.randn(action.shape, generator=generator, device=self.device)
             action = (action + self.config.exploration_noise * noise).clamp(0, 1)
         return self.action_low[i] + self.action_range[i] * action, logits
 
@@ -152,7 +155,8 @@ class MADDPG:
         if obs.ndim != 3 or tuple(obs.shape[1:]) != expected:
             raise ValueError(f"act expects observations of shape (batch, {expected[0]}, {expected[1]}), "
                              f"got {tuple(obs.shape)}")
-        encoded = [self._actions(self.actors, obs, i, not deterministic)[0] for i in range(len(self.agents))]
+        encoded = [self._actions(self.actors, obs, i, not deterministic, self.act_rng)[0]
+                   for i in range(len(self.agents))]
         return self._to_env(encoded)
 
     def _to_env(self, encoded: list[torch.Tensor]) -> torch.Tensor:
@@ -316,7 +320,8 @@ class MADDPG:
         return {**self._header(), **nets, "optimizers": optimizers, "buffer": self.buffer.state(), "envs": envs,
                 "obs": self.obs, "episode_return": self.episode_return, "recent_returns": self.recent_returns,
                 "counters": (self.num_steps, self.num_updates, self.last_update, self.wall_time),
-                "best": self.best, "torch_rng": self.torch_rng.get_state(), "global_rng": torch.get_rng_state()}
+                "best": self.best, "torch_rng": self.torch_rng.get_state(), "act_rng": self.act_rng.get_state(),
+                "global_rng": torch.get_rng_state()}
 
     def _load_checkpoint(self, state: dict[str, Any]) -> None:
         self.actors.load_state_dict(state["actors"])
@@ -328,6 +333,7 @@ class MADDPG:
         self.num_steps, self.num_updates, self.last_update, self.wall_time = state["counters"]
         self.best, self.recent_returns = state["best"], state["recent_returns"]
         self.torch_rng.set_state(state["torch_rng"])
+        self.act_rng.set_state(state["act_rng"])
         torch.set_rng_state(state["global_rng"])
         if state["envs"] is not None:
             self.envs = pickle.loads(state["envs"])
@@ -362,14 +368,22 @@ class _ReplayBuffer:
         index = torch.randint(self.size, (batch_size,), generator=generator, device=generator.device)
         return self.obs[index], self.actions[index], self.rewards[index], self.next_obs[index], self.terminated[index]
 
+    FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
+
     def state(self) -> dict[str, Any]:
-        stored = {k: getattr(self, k)[: self.size].clone() for k in ("obs", "actions", "rewards", "next_obs", "terminated")}
-        return {"size": self.size, "position": self.position, **stored}
+        stored = {k: getattr(self, k)[: self.size].clone() for k in self.FIELDS}
+        return {"capacity": self.capacity, "size": self.size, "position": self.position, **stored}
 
     def load(self, state: dict[str, Any]) -> None:
-        self.size, self.position = state["size"], state["position"]
-        for key in ("obs", "actions", "rewards", "next_obs", "terminated"):
-            getattr(self, key)[: self.size] = state[key].to(getattr(self, key).device)
+        """Restore a saved buffer; into one of another capacity (a longer resumed run) in chronological order."""
+        order = torch.arange(state["size"])
+        if state["capacity"] != self.capacity and state["size"] == state["capacity"]:
+            order = (order + state["position"]) % state["size"]  # oldest first
+        order = order[-self.capacity:]
+        for key in self.FIELDS:
+            getattr(self, key)[: len(order)] = state[key][order].to(getattr(self, key).device)
+        self.size = len(order)
+        self.position = state["position"] if state["capacity"] == self.capacity else self.size % self.capacity
 
 
 def _gumbel_softmax(logits: torch.Tensor, temperature: float, hard: bool, generator: torch.Generator) -> torch.Tensor:
