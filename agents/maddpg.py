@@ -39,7 +39,7 @@ from appliedrl.agents.vec_env import NonFiniteError
 class MADDPGConfig:
     """Defaults of the original code: Adam 1e-2, gamma 0.95, batch 1024, 2 x 64 ReLU, update every 100 steps."""
 
-    num_envs: int = 1  # environments stepped together (batched worlds make many cheap)
+    num_envs: int = 64  # environments stepped together (batched worlds make many cheap; mpe2 copies step in turn)
     learning_rate: float = 1e-2
     gamma: float = 0.95
     tau: float = 0.01  # Polyak averaging of the target networks
@@ -248,15 +248,19 @@ class MADDPG:
         return {}
 
     def _update(self) -> dict[str, float]:
-        """One gradient step of every agent's critic and actor on its own minibatch, then the target networks."""
+        """One gradient step of every agent's critic and actor, then the target networks.
+
+        All agents learn from one shared minibatch (the original samples one per agent), so the target actors'
+        next actions are computed once per update instead of once per agent.
+        """
         cfg, n = self.config, len(self.agents)
         critic_losses, actor_losses = [], []
+        obs, actions, rewards, next_obs, terminated = self.buffer.sample(cfg.batch_size, self.torch_rng)
+        actions = list(actions.split(self.action_dims, -1))
+        with torch.no_grad():
+            next_actions = [self._actions(self.target_actors, next_obs, j, explore=self.discrete)[0] for j in range(n)]
         for i in range(n):
-            obs, actions, rewards, next_obs, terminated = self.buffer.sample(cfg.batch_size, self.torch_rng)
-            actions = list(actions.split(self.action_dims, -1))
             with torch.no_grad():
-                next_actions = [self._actions(self.target_actors, next_obs, j, explore=self.discrete)[0]
-                                for j in range(n)]
                 target_q = self.target_critics[i](self._critic_input(next_obs, next_actions, i)).squeeze(-1)
                 target = rewards[:, i] + cfg.gamma * (1 - terminated.float()) * target_q
             q = self.critics[i](self._critic_input(obs, actions, i)).squeeze(-1)
@@ -278,11 +282,11 @@ class MADDPG:
         return {"train/critic_loss": float(np.mean(critic_losses)), "train/actor_loss": float(np.mean(actor_losses))}
 
     def _evaluate(self, run_dir: Path | None) -> MultiAgentEvalResult:
-        """Evaluate on the eval envs (stochastic policy, as the paper); keep the best policy in run_dir/best."""
+        """Evaluate the greedy policy (each actor's most likely action) on the eval envs; keep the best in
+        run_dir/best."""
         if self.eval_envs is None:
             raise ValueError("give eval_envs to evaluate during training")
-        result = evaluate_multiagent(self, self.eval_envs, self.config.eval_episodes, self.seed + 10_000,
-                                     deterministic=False)
+        result = evaluate_multiagent(self, self.eval_envs, self.config.eval_episodes, self.seed + 10_000)
         if result.mean > self.best["mean"]:
             self.best = {"mean": result.mean, "step": self.num_steps}
             if run_dir is not None:
