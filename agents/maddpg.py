@@ -24,14 +24,13 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from torch import nn
 
 from appliedrl.agents.base import seed_everything
 from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
 from appliedrl.agents.config import _check, config_to_dict, make_config
 from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
 from appliedrl.agents.logger import MetricsLogger
-from appliedrl.agents.networks import ACTIVATIONS, mlp
+from appliedrl.agents.networks import ACTIVATIONS, MASKED_LOGIT, EnsembleMLP
 from appliedrl.agents.vec_env import NonFiniteError
 
 
@@ -109,43 +108,55 @@ class MADDPG:
 
     # --- networks --------------------------------------------------------------------------------------------
     def _build(self) -> None:
+        """One actor and one critic per agent, all agents' run together as an ensemble (same math, fewer calls)."""
         cfg, n = self.config, len(self.agents)
-        all_in = sum(self.obs_dims) + sum(self.action_dims)
-        self.actors = nn.ModuleList([mlp(d, cfg.hidden, k, cfg.activation, out_gain=0.01)
-                                     for d, k in zip(self.obs_dims, self.action_dims)]).to(self.device)
-        self.critics = nn.ModuleList([mlp(all_in if cfg.centralized_critic else d + k, cfg.hidden, 1, cfg.activation)
-                                      for d, k in zip(self.obs_dims, self.action_dims)]).to(self.device)
+        obs_width, act_width = max(self.obs_dims), max(self.action_dims)
+        critic_in = n * (obs_width + act_width) if cfg.centralized_critic else obs_width + act_width
+        self.actors = EnsembleMLP(n, obs_width, cfg.hidden, act_width, cfg.activation, out_gain=0.01).to(self.device)
+        self.critics = EnsembleMLP(n, critic_in, cfg.hidden, 1, cfg.activation).to(self.device)
         self.target_actors = _frozen_copy(self.actors)
         self.target_critics = _frozen_copy(self.critics)
-        self.actor_optimizers = [torch.optim.Adam(self.actors[i].parameters(), lr=cfg.learning_rate) for i in range(n)]
-        self.critic_optimizers = [torch.optim.Adam(self.critics[i].parameters(), lr=cfg.learning_rate)
-                                  for i in range(n)]
+        # Adam is elementwise: one optimizer over the ensemble equals one per agent
+        self.actor_optimizer = torch.optim.Adam(self.actors.parameters(), lr=cfg.learning_rate)
+        self.critic_optimizer = torch.optim.Adam(self.critics.parameters(), lr=cfg.learning_rate)
+        # which padded action entries are real, per agent [agents, 1, act_width]
+        self.action_valid = (torch.arange(act_width)[None] < torch.tensor(self.action_dims)[:, None])[:, None]
+        self.action_valid = self.action_valid.to(self.device)
         if not self.discrete:
-            lows = [torch.as_tensor(s.low, dtype=torch.float32) for s in self.action_spaces.values()]
-            highs = [torch.as_tensor(s.high, dtype=torch.float32) for s in self.action_spaces.values()]
-            self.action_low = [lo.to(self.device) for lo in lows]
-            self.action_range = [(hi - lo).to(self.device) for lo, hi in zip(lows, highs)]
+            low, high = torch.zeros(n, 1, act_width), torch.ones(n, 1, act_width)
+            for i, space in enumerate(self.action_spaces.values()):
+                low[i, 0, : space.shape[0]] = torch.as_tensor(space.low)
+                high[i, 0, : space.shape[0]] = torch.as_tensor(space.high)
+            self.action_low, self.action_range = low.to(self.device), (high - low).to(self.device)
 
-    def _actions(self, actors: nn.ModuleList, obs: torch.Tensor, i: int, explore: bool,
-                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, Any]:
-        """Agent i's action in the critic's encoding (relaxed one-hot or Box values) and its raw actor output."""
+    def _actions(self, actors: EnsembleMLP, obs: torch.Tensor, explore: bool,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every agent's action [agents, B, act_width] in the critic's encoding (relaxed one-hot or Box values,
+        zero-padded) and the actors' raw outputs, for observations [B, agents, obs_width]."""
         generator = generator or self.torch_rng
-        logits = actors[i](obs[:, i, : self.obs_dims[i]])
+        logits = actors(obs.transpose(0, 1))
         if self.discrete:
+            logits = logits.masked_fill(~self.action_valid, MASKED_LOGIT)
             if not explore:
-                return F.one_hot(logits.argmax(-1), self.action_dims[i]).float(), logits
+                return F.one_hot(logits.argmax(-1), logits.shape[-1]).float(), logits
             return _gumbel_softmax(logits, self.config.gumbel_temperature, self.config.straight_through,
                                    generator), logits
         action = torch.sigmoid(logits)
         if explore:
             noise = torch.randn(action.shape, generator=generator, device=self.device)
             action = (action + self.config.exploration_noise * noise).clamp(0, 1)
-        return self.action_low[i] + self.action_range[i] * action, logits
+        return (self.action_low + self.action_range * action) * self.action_valid, logits
 
-    def _critic_input(self, obs: torch.Tensor, actions: list[torch.Tensor], i: int) -> torch.Tensor:
+    def _critic_input(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Critic inputs [agents, B, in] from observations [B, agents, D] and actions [agents, B, K] (one set for
+        all critics) or [agents, B, agents, K] (agent i's critic sees actions[i])."""
+        n, batch = len(self.agents), obs.shape[0]
+        if actions.ndim == 3:
+            actions = actions.transpose(0, 1)[None].expand(n, -1, -1, -1)
         if self.config.centralized_critic:
-            return torch.cat([obs[:, j, : d] for j, d in enumerate(self.obs_dims)] + actions, -1)
-        return torch.cat([obs[:, i, : self.obs_dims[i]], actions[i]], -1)
+            return torch.cat([obs.reshape(1, batch, -1).expand(n, -1, -1), actions.reshape(n, batch, -1)], -1)
+        own = torch.arange(n, device=obs.device)
+        return torch.cat([obs.transpose(0, 1), actions[own, :, own]], -1)
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
@@ -155,15 +166,11 @@ class MADDPG:
         if obs.ndim != 3 or tuple(obs.shape[1:]) != expected:
             raise ValueError(f"act expects observations of shape (batch, {expected[0]}, {expected[1]}), "
                              f"got {tuple(obs.shape)}")
-        encoded = [self._actions(self.actors, obs, i, not deterministic, self.act_rng)[0]
-                   for i in range(len(self.agents))]
-        return self._to_env(encoded)
+        return self._to_env(self._actions(self.actors, obs, not deterministic, self.act_rng)[0])
 
-    def _to_env(self, encoded: list[torch.Tensor]) -> torch.Tensor:
-        if self.discrete:
-            return torch.stack([a.argmax(-1) for a in encoded], 1)
-        width = max(self.action_dims)
-        return torch.stack([F.pad(a, (0, width - a.shape[-1])) for a in encoded], 1)
+    def _to_env(self, encoded: torch.Tensor) -> torch.Tensor:
+        """[agents, B, K] encoded actions -> the env's [B, agents] indices or [B, agents, K] values."""
+        return encoded.argmax(-1).T if self.discrete else encoded.transpose(0, 1)
 
     # --- training -------------------------------------------------------------------------------------------
     def learn(self, total_steps: int, run_dir: str | Path | None = None, progress_bar: bool = True,
@@ -176,7 +183,7 @@ class MADDPG:
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
         self.buffer = _ReplayBuffer(min(cfg.buffer_size, max(total_steps, cfg.batch_size)), len(self.agents),
-                                    max(self.obs_dims), sum(self.action_dims), self.device)
+                                    max(self.obs_dims), max(self.action_dims), self.device)
         if resume:
             self._load_checkpoint(load_file(checkpoint_path(run_dir)))
         else:
@@ -227,9 +234,9 @@ class MADDPG:
     def _collect(self) -> dict[str, float]:
         """One step of every environment with exploring actions; transitions go to the replay buffer."""
         with torch.no_grad():
-            encoded = [self._actions(self.actors, self.obs, i, explore=True)[0] for i in range(len(self.agents))]
+            encoded = self._actions(self.actors, self.obs, explore=True)[0]
         if self.discrete:  # the env takes the sampled index; the buffer keeps its one-hot
-            encoded = [F.one_hot(a.argmax(-1), k).float() for a, k in zip(encoded, self.action_dims)]
+            encoded = F.one_hot(encoded.argmax(-1), encoded.shape[-1]).float()
         next_obs, rewards, terminated, truncated, info = self.envs.step(self._to_env(encoded))
         next_obs = next_obs.to(self.device, torch.float32)
         rewards = rewards.to(self.device, torch.float32)
@@ -237,7 +244,7 @@ class MADDPG:
             raise NonFiniteError(f"the environment returned a non-finite reward or observation at step {self.num_steps}")
         final = info.get("final_obs", next_obs).to(self.device, torch.float32)
         done = (terminated | truncated).to(self.device).any(-1)
-        self.buffer.add(self.obs, torch.cat(encoded, -1), rewards, final, terminated.to(self.device).any(-1))
+        self.buffer.add(self.obs, encoded.transpose(0, 1), rewards, final, terminated.to(self.device).any(-1))
         self.episode_return += rewards
         if done.any():
             self.recent_returns += self.episode_return[done].mean(-1).tolist()
@@ -250,36 +257,35 @@ class MADDPG:
     def _update(self) -> dict[str, float]:
         """One gradient step of every agent's critic and actor, then the target networks.
 
-        All agents learn from one shared minibatch (the original samples one per agent), so the target actors'
-        next actions are computed once per update instead of once per agent.
+        All agents learn from one shared minibatch (the original samples one per agent); agent i's critic and
+        actor touch no other agent's parameters, so updating them all at once equals updating them in turn.
         """
         cfg, n = self.config, len(self.agents)
-        critic_losses, actor_losses = [], []
         obs, actions, rewards, next_obs, terminated = self.buffer.sample(cfg.batch_size, self.torch_rng)
-        actions = list(actions.split(self.action_dims, -1))
+        actions = actions.transpose(0, 1)  # [agents, B, K]
         with torch.no_grad():
-            next_actions = [self._actions(self.target_actors, next_obs, j, explore=self.discrete)[0] for j in range(n)]
-        for i in range(n):
-            with torch.no_grad():
-                target_q = self.target_critics[i](self._critic_input(next_obs, next_actions, i)).squeeze(-1)
-                target = rewards[:, i] + cfg.gamma * (1 - terminated.float()) * target_q
-            q = self.critics[i](self._critic_input(obs, actions, i)).squeeze(-1)
-            critic_loss = F.mse_loss(q, target)
-            _step(self.critic_optimizers[i], critic_loss, self.critics[i], cfg.max_grad_norm)
+            next_actions = self._actions(self.target_actors, next_obs, explore=self.discrete)[0]
+            target_q = self.target_critics(self._critic_input(next_obs, next_actions)).squeeze(-1)  # [agents, B]
+            target = rewards.T + cfg.gamma * (1 - terminated.float())[None] * target_q
+        q = self.critics(self._critic_input(obs, actions)).squeeze(-1)
+        critic_loss = (q - target).square().mean(-1)  # per agent
+        _step(self.critic_optimizer, critic_loss.sum(), self.critics, cfg.max_grad_norm)
 
-            own, logits = self._actions(self.actors, obs, i, explore=self.discrete)
-            joint = actions[:i] + [own] + actions[i + 1:]
-            actor_loss = -self.critics[i](self._critic_input(obs, joint, i)).mean() \
-                + cfg.actor_regularization * logits.square().mean()
-            _step(self.actor_optimizers[i], actor_loss, self.actors[i], cfg.max_grad_norm)
-            critic_losses.append(critic_loss.item())
-            actor_losses.append(actor_loss.item())
+        own, logits = self._actions(self.actors, obs, explore=self.discrete)
+        # agent i's critic sees the buffer's actions with agent i's own replaced by its current policy's
+        replace = torch.eye(n, dtype=torch.bool, device=self.device)[:, None, :, None]
+        joint = torch.where(replace, own.transpose(0, 1)[None], actions.transpose(0, 1)[None])
+        valid_logits = logits.masked_fill(~self.action_valid, 0.0) if self.discrete else logits
+        actor_loss = -self.critics(self._critic_input(obs, joint)).squeeze(-1).mean(-1) \
+            + cfg.actor_regularization * valid_logits.square().sum(-1).mean(-1) / torch.tensor(
+                self.action_dims, device=self.device)
+        _step(self.actor_optimizer, actor_loss.sum(), self.actors, cfg.max_grad_norm)
         with torch.no_grad():
-            for net, target in ((self.actors, self.target_actors), (self.critics, self.target_critics)):
-                for p, tp in zip(net.parameters(), target.parameters()):
+            for net, target_net in ((self.actors, self.target_actors), (self.critics, self.target_critics)):
+                for p, tp in zip(net.parameters(), target_net.parameters()):
                     tp.lerp_(p, cfg.tau)
         self.num_updates += 1
-        return {"train/critic_loss": float(np.mean(critic_losses)), "train/actor_loss": float(np.mean(actor_losses))}
+        return {"train/critic_loss": critic_loss.mean().item(), "train/actor_loss": actor_loss.mean().item()}
 
     def _evaluate(self, run_dir: Path | None) -> MultiAgentEvalResult:
         """Evaluate the greedy policy (each actor's most likely action) on the eval envs; keep the best in
@@ -320,7 +326,7 @@ class MADDPG:
         except Exception:  # noqa: BLE001 - e.g. mpe2's pygame surfaces: resume then starts fresh episodes
             envs = None
         nets = {k: getattr(self, k).state_dict() for k in ("critics", "target_actors", "target_critics")}
-        optimizers = [o.state_dict() for o in self.actor_optimizers + self.critic_optimizers]
+        optimizers = [self.actor_optimizer.state_dict(), self.critic_optimizer.state_dict()]
         return {**self._header(), **nets, "optimizers": optimizers, "buffer": self.buffer.state(), "envs": envs,
                 "obs": self.obs, "episode_return": self.episode_return, "recent_returns": self.recent_returns,
                 "counters": (self.num_steps, self.num_updates, self.last_update, self.wall_time),
@@ -331,7 +337,7 @@ class MADDPG:
         self.actors.load_state_dict(state["actors"])
         for key in ("critics", "target_actors", "target_critics"):
             getattr(self, key).load_state_dict(state[key])
-        for optimizer, saved in zip(self.actor_optimizers + self.critic_optimizers, state["optimizers"]):
+        for optimizer, saved in zip((self.actor_optimizer, self.critic_optimizer), state["optimizers"]):
             optimizer.load_state_dict(saved)
         self.buffer.load(state["buffer"])
         self.num_steps, self.num_updates, self.last_update, self.wall_time = state["counters"]
@@ -355,7 +361,7 @@ class _ReplayBuffer:
         self.capacity, self.size, self.position = capacity, 0, 0
         self.obs = torch.zeros(capacity, n_agents, obs_dim, device=device)
         self.next_obs = torch.zeros_like(self.obs)
-        self.actions = torch.zeros(capacity, action_dim, device=device)
+        self.actions = torch.zeros(capacity, n_agents, action_dim, device=device)
         self.rewards = torch.zeros(capacity, n_agents, device=device)
         self.terminated = torch.zeros(capacity, dtype=torch.bool, device=device)
 
@@ -400,15 +406,15 @@ def _gumbel_softmax(logits: torch.Tensor, temperature: float, hard: bool, genera
     return one_hot + soft - soft.detach()
 
 
-def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, net: nn.Module, max_grad_norm: float) -> None:
+def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, nets: EnsembleMLP, max_grad_norm: float) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if max_grad_norm:
-        nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
+        nets.clip_grad_norm_(max_grad_norm)
     optimizer.step()
 
 
-def _frozen_copy(nets: nn.ModuleList) -> nn.ModuleList:
+def _frozen_copy(nets: EnsembleMLP) -> EnsembleMLP:
     target = copy.deepcopy(nets)
     target.requires_grad_(False)
     return target

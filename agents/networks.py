@@ -31,6 +31,44 @@ def mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str = "tanh", 
     return nn.Sequential(*layers)
 
 
+class EnsembleMLP(nn.Module):
+    """`members` independent MLPs (e.g. one per agent) run together as batched matrix products.
+
+    Input [members, batch, in_dim] -> [members, batch, out_dim]; initialised like `mlp`, member by member.
+    """
+
+    def __init__(self, members: int, in_dim: int, hidden: list[int], out_dim: int, activation: str = "relu",
+                 out_gain: float = 1.0) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; valid choices: {', '.join(ACTIVATIONS)}")
+        sizes = [in_dim, *hidden, out_dim]
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            weight = torch.empty(members, a, b)
+            for m in range(members):
+                nn.init.orthogonal_(weight[m].T, out_gain if k == len(sizes) - 2 else math.sqrt(2))
+            self.weights.append(nn.Parameter(weight))
+            self.biases.append(nn.Parameter(torch.zeros(members, 1, b)))
+        self.activation = ACTIVATIONS[activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = len(self.weights) - 1
+        for k, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(bias, x, weight)
+            if k < last:
+                x = self.activation(x)
+        return x
+
+    def clip_grad_norm_(self, max_norm: float) -> None:
+        """Clip each member's gradient norm separately, as `nn.utils.clip_grad_norm_` on each network alone."""
+        params = [p for p in self.parameters() if p.grad is not None]
+        squares = sum(p.grad.square().flatten(1).sum(1) for p in params)
+        scale = (max_norm / (squares.sqrt() + 1e-6)).clamp(max=1.0)
+        for p in params:
+            p.grad.mul_(scale.view(-1, *[1] * (p.grad.ndim - 1)))
+
+
 class NumpyMLP:
     """A frozen numpy copy of an `mlp`, for acting during rollouts.
 

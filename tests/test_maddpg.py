@@ -39,9 +39,31 @@ def test_learns_to_reach_the_landmark() -> None:
 
 def test_critic_inputs_centralised_vs_local() -> None:
     maddpg, ddpg = _agent("particles/simple_spread_v3"), _agent("particles/simple_spread_v3", centralized_critic=False)
-    assert maddpg.critics[0][0].in_features == 3 * 18 + 3 * 5
-    assert ddpg.critics[0][0].in_features == 18 + 5
-    assert maddpg.actors[0][0].in_features == 18 and maddpg.actors[0][-1].out_features == 5
+    assert maddpg.critics.weights[0].shape == (3, 3 * 18 + 3 * 5, 64)
+    assert ddpg.critics.weights[0].shape == (3, 18 + 5, 64)
+    assert maddpg.actors.weights[0].shape == (3, 18, 64) and maddpg.actors.weights[-1].shape == (3, 64, 5)
+    # agent 1's critic input: everything observed, then every action; agent 1's own action replaced
+    obs, actions = torch.randn(4, 3, 18), torch.randn(3, 4, 5)
+    joint = actions.transpose(0, 1)[None].expand(3, -1, -1, -1).clone()
+    joint[1, :, 1] = 7.0
+    x = maddpg._critic_input(obs, joint)
+    torch.testing.assert_close(x[1], torch.cat([obs.reshape(4, -1), joint[1].reshape(4, -1)], -1))
+    torch.testing.assert_close(ddpg._critic_input(obs, joint)[1], torch.cat([obs[:, 1], joint[1, :, 1]], -1))
+
+
+def test_ensemble_equals_separate_networks() -> None:
+    """Each ensemble member computes what a separate MLP with its weights computes; clipping is per member."""
+    from appliedrl.agents.networks import EnsembleMLP
+    ensemble = EnsembleMLP(3, 4, [8], 2, "relu")
+    x = torch.randn(3, 5, 4)
+    for m in range(3):
+        expected = torch.relu(x[m] @ ensemble.weights[0][m] + ensemble.biases[0][m]) @ ensemble.weights[1][m] \
+            + ensemble.biases[1][m]
+        torch.testing.assert_close(ensemble(x)[m], expected)
+    (ensemble(x)[0].sum() * 1000 + ensemble(x)[2].sum() * 1e-4).backward()
+    ensemble.clip_grad_norm_(0.5)
+    norms = torch.stack([sum(p.grad[m].square().sum() for p in ensemble.parameters()).sqrt() for m in range(3)])
+    assert norms[0] == pytest.approx(0.5, rel=1e-4) and norms[1] == 0 and norms[2] < 0.5
 
 
 def test_gumbel_softmax() -> None:
