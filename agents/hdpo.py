@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,6 +45,9 @@ class DifferentiableProblem(Protocol):
         """Known reference costs of the instance: "optimal_cost" and/or "lower_bound" (empty if none)."""
 
 
+LR_SCHEDULES = ("constant", "plateau", "cosine")
+
+
 @dataclasses.dataclass
 class HDPOConfig:
     learning_rate: float = 3e-3
@@ -62,6 +66,12 @@ class HDPOConfig:
     patience: int = 500  # stop after this many epochs without a better dev cost
     max_seconds: float = 0.0  # stop after this much training time; 0 = no limit
     max_grad_norm: float = 0.0  # 0 = no clipping
+    # constant | plateau (multiply by lr_decay after lr_patience epochs without a better dev cost) |
+    # cosine (anneal from learning_rate to min_learning_rate over max_epochs)
+    lr_schedule: str = "constant"
+    lr_decay: float = 0.5
+    lr_patience: int = 50  # epochs; counted from the best dev cost or the last decay, whichever is later
+    min_learning_rate: float = 1e-5  # the floor of plateau decay, the end of cosine annealing
     policy: str = "mlp"  # a policy architecture the domain provides (inventory: mlp, base_stock, ...)
     net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32, 32])
     activation: str = "elu"  # the reference's; relu is 3x cheaper on CPU but converged slower here
@@ -80,6 +90,12 @@ class HDPOConfig:
             _check(0 <= ignore < periods, f"{split}_ignore_periods must be in [0, {split}_periods)")
         _check(self.max_epochs >= 1 and self.eval_every >= 1 and self.patience >= 1,
                "max_epochs, eval_every and patience must be >= 1")
+        _check(self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}")
+        _check(0 < self.lr_decay < 1, "lr_decay must be in (0, 1)")
+        _check(self.lr_patience >= 1, "lr_patience must be >= 1")
+        _check(self.min_learning_rate > 0, "min_learning_rate must be > 0")
+        _check(self.lr_schedule == "constant" or self.min_learning_rate <= self.learning_rate,
+               "min_learning_rate must be <= learning_rate")
         _check(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device must be cpu or cuda[:N]")
 
 
@@ -106,7 +122,7 @@ class HDPO:
         seed_everything(seed)
         self.policy = policy.to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.learning_rate)
-        self.epoch, self.best_dev, self.best_epoch = 0, float("inf"), 0
+        self.epoch, self.best_dev, self.best_epoch, self.last_decay = 0, float("inf"), 0, 0
         self.best_state = copy.deepcopy(self.policy.state_dict())
         self.train_seconds = 0.0
 
@@ -144,6 +160,9 @@ class HDPO:
                             nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
                         self.optimizer.step()
                     self.epoch += 1
+                    if cfg.lr_schedule == "cosine":
+                        self._set_learning_rate(cfg.min_learning_rate + (cfg.learning_rate - cfg.min_learning_rate)
+                                                * 0.5 * (1 + math.cos(math.pi * self.epoch / cfg.max_epochs)))
                     self.train_seconds = time.perf_counter() - start
                     metrics = {"train/cost": float(np.mean(losses)), "time/seconds": self.train_seconds}
                     stop = cfg.max_seconds and self.train_seconds >= cfg.max_seconds
@@ -155,6 +174,8 @@ class HDPO:
                         if dev_cost < self.best_dev:
                             self.best_dev, self.best_epoch = dev_cost, self.epoch
                             self.best_state = copy.deepcopy(self.policy.state_dict())
+                        self._schedule_learning_rate()
+                        metrics["train/learning_rate"] = self.optimizer.param_groups[0]["lr"]
                         progress.update(task, dev=f"dev: {dev_cost:.4f} (best {self.best_dev:.4f})")
                         if run_dir is not None:
                             atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
@@ -172,6 +193,18 @@ class HDPO:
             atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
+
+    def _schedule_learning_rate(self) -> None:
+        """Plateau schedule: decay the learning rate when the dev cost has not improved for lr_patience epochs."""
+        cfg = self.config
+        if cfg.lr_schedule != "plateau" or self.epoch - max(self.best_epoch, self.last_decay) < cfg.lr_patience:
+            return
+        self._set_learning_rate(max(self.optimizer.param_groups[0]["lr"] * cfg.lr_decay, cfg.min_learning_rate))
+        self.last_decay = self.epoch
+
+    def _set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def _evaluate(self, scenarios: Any, ignore: int, test: bool = False) -> float:
         with torch.no_grad():
@@ -208,13 +241,15 @@ class HDPO:
         return {"agent": self.name, "config": config_to_dict(self.config), "seed": self.seed, "env_id": self.env_id,
                 "env_kwargs": self.env_kwargs, "policy_module": self.policy, "policy": self.policy.state_dict(),
                 "best_state": self.best_state, "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
-                "best_dev": self.best_dev, "best_epoch": self.best_epoch, "train_seconds": self.train_seconds}
+                "best_dev": self.best_dev, "best_epoch": self.best_epoch, "last_decay": self.last_decay,
+                "train_seconds": self.train_seconds}
 
     def _load_checkpoint(self, state: dict[str, Any]) -> None:
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.best_state, self.epoch = state["best_state"], state["epoch"]
         self.best_dev, self.best_epoch, self.train_seconds = state["best_dev"], state["best_epoch"], state["train_seconds"]
+        self.last_decay = state.get("last_decay", 0)
 
     def save(self, path: str | Path) -> None:
         atomic_torch_save(self._checkpoint(), Path(path))

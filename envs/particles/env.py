@@ -64,6 +64,7 @@ class ParticleWorlds:
                                    for name, dim in zip(self.agents, self.obs_dims)}
         self.action_dims = [_flat_dim(self.action_spaces[name]) for name in self.agents]
         self._movable = torch.tensor([a.movable for a in self.scenario.agents], device=self.device)
+        self._action_limits = torch.tensor([getattr(s, "n", 0) for s in self.action_spaces.values()], device=self.device)
         self._silent = torch.tensor([a.silent for a in self.scenario.agents], device=self.device)
         # column of each utterance component in a continuous action row (after the 5 move entries if movable)
         columns = [[min((MOVES if a.movable else 0) + k, max(self.action_dims) - 1) for k in range(self.scenario.dim_c)]
@@ -94,6 +95,7 @@ class ParticleWorlds:
         return torch.stack([torch.nn.functional.pad(o, (0, width - o.shape[-1])) for o in observations], 1)
 
     def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        """Advance every environment one step (see the class docstring for shapes and autoreset)."""
         control, utterance = self._decode(actions)
         self.world.step(control, utterance)
         rewards = self.scenario.rewards(self.world)
@@ -127,9 +129,9 @@ class ParticleWorlds:
             if tuple(actions.shape) != (self.num_envs, n_agents):
                 raise ValueError(f"actions must have shape {(self.num_envs, n_agents)} (discrete), "
                                  f"got {tuple(actions.shape)}")
-            limits = torch.tensor([space.n for space in self.action_spaces.values()], device=self.device)
-            if bool(((actions < 0) | (actions >= limits)).any()):
-                bad = int(((actions < 0) | (actions >= limits)).any(0).nonzero()[0])
+            outside = (actions < 0) | (actions >= self._action_limits)
+            if bool(outside.any()):
+                bad = int(outside.any(0).nonzero()[0])
                 raise ValueError(f"action of {self.agents[bad]} outside {self.action_spaces[self.agents[bad]]}")
         movable, silent = self._movable, self._silent
         if self.continuous_actions:
@@ -189,6 +191,7 @@ class ParticleParallelEnv(ParallelEnv):
         self.observation_spaces = self.worlds.observation_spaces
         self.action_spaces = self.worlds.action_spaces
         self.state_space = spaces.Box(-np.inf, np.inf, (sum(self.worlds.obs_dims),), np.float32)
+        self._last_obs = self._observations(self.worlds.observe())  # mpe2 also has a state before reset()
 
     @property
     def unwrapped(self) -> "ParticleParallelEnv":
