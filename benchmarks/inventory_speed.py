@@ -4,7 +4,7 @@ reference implementation's sizes: 32,768 training scenarios x 50 periods (30 war
 
     python benchmarks/inventory_speed.py --device cpu --minutes 10
     python benchmarks/inventory_speed.py --device cuda --minutes 4 --compile
-    python benchmarks/inventory_speed.py --device cpu --minutes 3 --set learning_rate=0.01
+    python benchmarks/inventory_speed.py --device cpu --minutes 3 --set learning_rate=0.01 --set max_grad_norm=1
 
 `--set` changes any other HDPO setting (learning rate, schedule, ...); the three sizes above that define the
 problem (training scenarios, batch, periods) stay fixed. Prints seconds per epoch and the training time (dev
