@@ -82,24 +82,22 @@ class JustInTimeOracle:
     at zero cost; before that, the start state forces shortages (until the first orders arrive) or holding.
     """
 
-    def __init__(self, problem: InventoryProblem) -> None:
-        self.problem = problem
+    def __init__(self, problem: InventoryProblem, device: str | torch.device = "cpu") -> None:
+        self.problem, self.device = problem, torch.device(device)
         n, stores = problem.n_nodes, problem.n_stores
-        self.below = torch.eye(n)  # below[u, m] = 1 when node m is u or supplied, directly or not, by u
-        self.reach = torch.zeros(n, stores, dtype=torch.long)  # Λ(u, s): periods from u's order to store s
-        for s in range(stores):
-            node, periods = s, 0
+        below = torch.eye(n, dtype=torch.float64)  # below[u, m] = 1 when node m is u or supplied, directly or not, by u
+        reach = torch.zeros(n, stores, dtype=torch.long)  # Λ(u, s): periods from u's order to store s
+        for m in range(n):
+            node, periods = m, 0
             while node >= 0:
                 periods += problem.lead_times[node]
-                self.below[node, s] = 1.0
-                self.reach[node, s] = periods
+                below[node, m] = 1.0
+                if m < stores:
+                    reach[node, m] = periods
                 node = problem.supplier[node]
-        for m in range(stores, n):
-            node = problem.supplier[m]
-            while node >= 0:
-                self.below[node, m] = 1.0
-                node = problem.supplier[node]
-        self.store_lead = torch.tensor(problem.lead_times[:stores])
+        self.below, self.reach = below.to(self.device), reach.to(self.device)
+        self.store_lead = torch.tensor(problem.lead_times[:stores], device=self.device)
+        self.store_index = torch.arange(stores, device=self.device)
 
     def cost(self, demand: torch.Tensor, state: InventoryState, ignore_periods: int = 0) -> torch.Tensor:
         """Average cost per period per store of each scenario [batch] over `demand` [batch, periods, stores] from
@@ -107,11 +105,11 @@ class JustInTimeOracle:
         batch, periods, stores = demand.shape
         if not 0 <= ignore_periods < periods:
             raise ValueError(f"ignore_periods={ignore_periods} must be in [0, {periods})")
-        simulator = InventorySimulator(self.problem, demand.device)
+        simulator = InventorySimulator(self.problem, self.device)
         # demand beyond the horizon is unknown: orders for it do not change the cost, so take it as 0
         padded = torch.cat([demand, demand.new_zeros(batch, int(self.reach.max()) + 1, stores)], dim=1).double()
         cumulative = torch.cat([padded.new_zeros(batch, 1, stores), padded.cumsum(1)], dim=1)
-        total = torch.zeros(batch, dtype=torch.float64, device=demand.device)
+        total = torch.zeros(batch, dtype=torch.float64, device=self.device)
         with torch.no_grad():
             for t in range(periods):
                 state, cost = simulator.step(state, self.orders(state, padded, cumulative, t), demand[:, t])
@@ -123,18 +121,17 @@ class JustInTimeOracle:
         """Orders [batch, nodes] in period t, from the padded demand and its cumulative sums (leading zero)."""
         stores = self.problem.n_stores
         # upstream: order up to the demand until the order reaches each store, less the echelon position
-        position = (state.on_hand + state.pipeline.sum(-1)).double() @ self.below.T.double()
-        store_index = torch.arange(stores)
-        ahead = cumulative[:, t + self.reach + 1, store_index] - cumulative[:, t, None, :]
+        position = (state.on_hand + state.pipeline.sum(-1)).double() @ self.below.T
+        ahead = cumulative[:, t + self.reach + 1, self.store_index] - cumulative[:, t, None, :]
         orders = (ahead * self.below[:, :stores]).sum(-1) - position
-        # stores: exactly next demand in reach, less the stock projected to be on hand when the order arrives
+        # stores: the demand of the period the order lands in, less the stock projected to be on hand then
         stock = state.on_hand[:, :stores].double()
         for k in range(int(self.store_lead.max())):
             served = stock - demand[:, t + k]
             served = served.clamp(min=0.0) if self.problem.lost_sales else served
             arrival = state.pipeline[:, :stores, k].double() if k < state.pipeline.shape[-1] else 0.0
             stock = torch.where(k < self.store_lead, served + arrival, stock)
-        orders[:, :stores] = demand[:, t + self.store_lead, store_index] - stock
+        orders[:, :stores] = demand[:, t + self.store_lead, self.store_index] - stock
         return orders.clamp(min=0.0).float()
 
 
