@@ -1,4 +1,4 @@
-"""mpe2's simple_push_v3 under its module name: `parallel_env(**kwargs)` (PettingZoo Parallel), `env` (AEC), `batched`."""
+"""mpe2's simple_push_v3 under its module name: `parallel_env`, `env` (AEC) and `batched` (see .modules)."""
 
 from appliedrl.envs.particles.modules import scenario_module
 
