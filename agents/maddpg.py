@@ -99,6 +99,8 @@ class MADDPG:
                                                                          and len(space.shape) != 1):
                 raise TypeError(f"maddpg supports Discrete and 1-D Box actions; agent {agent} has {space}")
         self.discrete = isinstance(self.action_spaces[self.agents[0]], spaces.Discrete)
+        if any(isinstance(s, spaces.Discrete) != self.discrete for s in self.action_spaces.values()):
+            raise TypeError("maddpg needs all agents' action spaces of one kind (all Discrete or all Box)")
         self.action_dims = [int(s.n) if self.discrete else int(s.shape[0]) for s in self.action_spaces.values()]
         self._build()
         self.num_steps, self.num_updates, self.last_update = 0, 0, 0
@@ -195,7 +197,6 @@ class MADDPG:
                             MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
                             disable=not progress_bar)
         start = time.perf_counter() - getattr(self, "wall_time", 0.0)
-        result: MultiAgentEvalResult | None = None
         try:
             with progress:
                 task = progress.add_task("steps", total=total_steps, completed=self.num_steps, info="")
