@@ -51,13 +51,22 @@ def test_lockstep_with_mpe2(name: str, continuous: bool) -> None:
     assert worst <= 1e-6
 
 
-@pytest.mark.parametrize("name", ["simple_spread_v3", "simple_tag_v3"])
-def test_lockstep_with_mpe2_options(name: str) -> None:
-    """Non-default keywords: more agents, terminate_on_success, a curriculum (at its first stage: mpe2 1.1.1 never
-    leaves it, its BaseScenario.curriculum_stage property drops assignments)."""
-    kwargs = {"N": 4, "local_ratio": 0.2, "terminate_on_success": True} if name == "simple_spread_v3" else \
-        {"num_good": 2, "num_adversaries": 2, "num_obstacles": 1, "curriculum": True}
+OPTIONS = [("simple_spread_v3", {"N": 4, "local_ratio": 0.2, "terminate_on_success": True}),
+           ("simple_spread_v3", {"N": 5, "num_agent_neighbors": 2, "num_landmark_neighbors": 3}),
+           ("simple_tag_v3", {"num_good": 2, "num_adversaries": 2, "num_obstacles": 1, "curriculum": True}),
+           ("simple_tag_v3", {"num_agent_neighbors": 2, "num_landmark_neighbors": 3}),
+           ("simple_tag_v3", {"num_obstacles": 0, "num_landmark_neighbors": 1}),
+           ("simple_adversary_v3", {"N": 3, "num_agent_neighbors": 1, "num_landmark_neighbors": 2})]
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIONS)
+def test_lockstep_with_mpe2_options(name: str, kwargs: dict) -> None:
+    """Non-default keywords: more agents, terminate_on_success, partial observability (n nearest, zero-padded),
+    a curriculum (at its first stage: mpe2 1.1.1 never leaves it, its BaseScenario.curriculum_stage property
+    drops assignments)."""
     reference, ours = _pair(name, max_cycles=40, **kwargs)
+    for agent in reference.possible_agents:
+        assert ours.observation_space(agent) == reference.observation_space(agent)
     rng = np.random.default_rng(1)
     for episode in range(10):
         obs_ref, _ = reference.reset(seed=episode)

@@ -75,6 +75,27 @@ class Scenario:
     def _rel(self, world: World, entities: list[int], agent: int) -> list[torch.Tensor]:
         return [world.pos[:, e] - world.pos[:, agent] for e in entities]
 
+    def _nearest(self, world: World, entities: list[int], agent: int, n: int | None) -> torch.Tensor | None:
+        """Indices into `entities` [B, n] of the n nearest to `agent`, closest first, with -1 in slots beyond
+        len(entities) (mpe2's zero padding for partial observability); None (all, in order) if n is None."""
+        if n is None:
+            return None
+        if not entities:
+            return torch.full((world.num_envs, n), -1, device=world.device)
+        distance = torch.stack([world.distance(e, agent) for e in entities], -1)
+        order = distance.argsort(dim=-1, stable=True)[:, :n]
+        return torch.nn.functional.pad(order, (0, n - order.shape[1]), value=-1)
+
+    def _pick(self, world: World, items: list[torch.Tensor], index: torch.Tensor | None) -> list[torch.Tensor]:
+        """The [B, 2] tensors `items` in the order of index [B, slots] (-1 gives zeros; None: all, as given)."""
+        if index is None:
+            return items
+        if not items:
+            return [_zeros(world, 2)] * index.shape[1]
+        values = torch.stack(items, 1)
+        picked = values.gather(1, index.clamp(min=0)[..., None].expand(-1, -1, values.shape[-1]))
+        return list(torch.where(index[..., None] >= 0, picked, 0.0).unbind(1))
+
     def _landmark_ids(self) -> list[int]:
         return list(range(len(self.agents), len(self.agents) + len(self.landmarks)))
 
@@ -116,9 +137,11 @@ class SimpleSpread(Scenario):
     curriculum_stages = 2  # stage 0 has no collision penalty (only with curriculum=True)
 
     def __init__(self, N: int = 3, local_ratio: float = 0.5, curriculum: bool = False,
-                 terminate_on_success: bool = False) -> None:
+                 terminate_on_success: bool = False, num_agent_neighbors: int | None = None,
+                 num_landmark_neighbors: int | None = None) -> None:
         super().__init__()
         _check_int("N", N, 1)
+        self.num_agent_neighbors, self.num_landmark_neighbors = _neighbors(num_agent_neighbors, num_landmark_neighbors)
         if not 0.0 <= local_ratio <= 1.0:
             raise ValueError(f"local_ratio is a proportion: must be in [0, 1], got {local_ratio}")
         self.local_ratio, self.curriculum, self.terminate_on_success = local_ratio, curriculum, terminate_on_success
@@ -134,8 +157,12 @@ class SimpleSpread(Scenario):
         out = []
         for i in range(n):
             others = [j for j in range(n) if j != i]
-            out.append(torch.cat([world.vel[:, i], world.pos[:, i], *self._rel(world, landmarks, i),
-                                  *self._rel(world, others, i), *[world.comm[:, j] for j in others]], -1))
+            seen_landmarks = self._nearest(world, landmarks, i, self.num_landmark_neighbors)
+            seen_agents = self._nearest(world, others, i, self.num_agent_neighbors)
+            out.append(torch.cat([world.vel[:, i], world.pos[:, i],
+                                  *self._pick(world, self._rel(world, landmarks, i), seen_landmarks),
+                                  *self._pick(world, self._rel(world, others, i), seen_agents),
+                                  *self._pick(world, [world.comm[:, j] for j in others], seen_agents)], -1))
         return out
 
     def _min_distances(self, world: World) -> torch.Tensor:
@@ -172,9 +199,11 @@ class SimpleAdversary(Scenario):
     name = "simple_adversary_v3"
     dim_c = 2
 
-    def __init__(self, N: int = 2) -> None:
+    def __init__(self, N: int = 2, num_agent_neighbors: int | None = None,
+                 num_landmark_neighbors: int | None = None) -> None:
         super().__init__()
         _check_int("N", N, 1)
+        self.num_agent_neighbors, self.num_landmark_neighbors = _neighbors(num_agent_neighbors, num_landmark_neighbors)
         self.agents = [Entity("adversary_0", size=0.15, movable=True, collide=False, silent=True)]
         self.agents += [Entity(f"agent_{i}", size=0.15, movable=True, collide=False, silent=True) for i in range(N)]
         self.landmarks = [Entity(f"landmark {i}", size=0.08, collide=False) for i in range(N)]
@@ -193,7 +222,10 @@ class SimpleAdversary(Scenario):
         out = []
         for i in range(n):
             others = [j for j in range(n) if j != i]
-            parts = self._rel(world, landmarks, i) + self._rel(world, others, i)
+            parts = self._pick(world, self._rel(world, landmarks, i),
+                               self._nearest(world, landmarks, i, self.num_landmark_neighbors)) + \
+                self._pick(world, self._rel(world, others, i),
+                           self._nearest(world, others, i, self.num_agent_neighbors))
             if i > 0:
                 parts = [goal - world.pos[:, i]] + parts
             out.append(torch.cat(parts, -1))
@@ -225,10 +257,12 @@ class SimpleTag(Scenario):
     curriculum_stages = 3
 
     def __init__(self, num_good: int = 1, num_adversaries: int = 3, num_obstacles: int = 2,
-                 curriculum: bool = False, terminate_on_success: bool = False) -> None:
+                 curriculum: bool = False, terminate_on_success: bool = False,
+                 num_agent_neighbors: int | None = None, num_landmark_neighbors: int | None = None) -> None:
         super().__init__()
         for key, value in (("num_good", num_good), ("num_adversaries", num_adversaries)):
             _check_int(key, value, 1)
+        self.num_agent_neighbors, self.num_landmark_neighbors = _neighbors(num_agent_neighbors, num_landmark_neighbors)
         _check_int("num_obstacles", num_obstacles, 0)
         self.curriculum, self.terminate_on_success = curriculum, terminate_on_success
         self.n_adversaries = num_adversaries
@@ -252,9 +286,17 @@ class SimpleTag(Scenario):
         out = []
         for i in range(n):
             others = [j for j in range(n) if j != i]
-            prey_vel = [world.vel[:, j] for j in others if j >= self.n_adversaries]
-            out.append(torch.cat([world.vel[:, i], world.pos[:, i], *self._rel(world, landmarks, i),
-                                  *self._rel(world, others, i), *prey_vel], -1))
+            seen = self._nearest(world, others, i, self.num_agent_neighbors)
+            if self.num_agent_neighbors is None:  # only the prey's velocities, as the original observation
+                prey_vel = [world.vel[:, j] for j in others if j >= self.n_adversaries]
+            else:  # a velocity slot per seen agent, zeros for predators
+                velocities = [world.vel[:, j] if j >= self.n_adversaries else torch.zeros_like(world.vel[:, j])
+                              for j in others]
+                prey_vel = self._pick(world, velocities, seen)
+            out.append(torch.cat([world.vel[:, i], world.pos[:, i],
+                                  *self._pick(world, self._rel(world, landmarks, i),
+                                              self._nearest(world, landmarks, i, self.num_landmark_neighbors)),
+                                  *self._pick(world, self._rel(world, others, i), seen), *prey_vel], -1))
         return out
 
     def rewards(self, world):
@@ -523,6 +565,14 @@ class SimpleWorldComm(Scenario):
         n_obstacles = len(self.landmarks) - len(self.food) - len(self.forests)
         return colors + [(0.25, 0.25, 0.25)] * n_obstacles + [(0.15, 0.15, 0.65)] * len(self.food) + \
             [(0.6, 0.9, 0.6)] * len(self.forests)
+
+
+def _neighbors(agents: int | None, landmarks: int | None) -> tuple[int | None, int | None]:
+    """mpe2's partial observability: see only the n nearest agents / landmarks (None = all)."""
+    for key, value in (("num_agent_neighbors", agents), ("num_landmark_neighbors", landmarks)):
+        if value is not None:
+            _check_int(key, value, 1)
+    return agents, landmarks
 
 
 def _check_int(key: str, value: object, minimum: int) -> None:
