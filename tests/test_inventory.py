@@ -211,6 +211,19 @@ def test_gnn_policy_is_permutation_equivariant():
     torch.testing.assert_close(twin(obs_shuffled), policy(obs)[:, order])
 
 
+@pytest.mark.parametrize("n_stores", [3, 20])
+def test_untrained_gnn_orders_stay_at_the_scale_of_demand(n_stores):
+    problem = make_problem("one_warehouse", n_stores=n_stores)
+    torch.manual_seed(0)
+    policy = make_policy("gnn", problem)
+    nodes, slots = problem.n_nodes, problem.max_lead_time - 1
+    typical = torch.rand(64, nodes, slots + 1) * 2 * policy.scale[:, None]  # stock up to twice the demand served
+    orders = policy(torch.cat([typical[..., 0], typical[..., 1:].reshape(64, -1)], dim=1)) / policy.scale
+    assert orders.max() < 8  # mean aggregation: no growth with the number of stores (summing: 267 at n = 20)
+    glut = policy(torch.full((64, nodes * (slots + 1)), 1e4)) / policy.scale
+    assert glut[:, n_stores:].max() <= 4  # upstream orders are bounded even with a huge stock
+
+
 def test_hdpo_trains_a_gnn_on_one_warehouse(tmp_path):
     problem = make_problem("one_warehouse", n_stores=3)
     config = HDPOConfig(learning_rate=1e-3, batch_size=256, train_scenarios=512, dev_scenarios=256, dev_periods=40,

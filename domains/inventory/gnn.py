@@ -2,9 +2,11 @@
 
 Nodes are locations, edges the supply links in both directions. Every node starts from its own features (stock,
 pipeline, demand and cost parameters, all scaled by the demand it serves), a few rounds of message passing mix
-in its neighbours', and one shared output network turns each node's embedding into its order. The same weights
-serve every store, so the policy is permutation-equivariant (permuting stores permutes their orders) and works
-for any number of stores; orders beyond a supplier's stock are scaled down proportionally by the simulator.
+in the mean of its neighbours' messages, and one shared output network turns each node's embedding into its
+order. The same weights serve every store, so the policy is permutation-equivariant (permuting stores permutes
+their orders) and works for any number of stores; orders beyond a supplier's stock are scaled down
+proportionally by the simulator. Averaging (not summing) the messages and bounding upstream orders by a multiple
+of the demand they serve keep the untrained policy's orders at the scale of demand for any number of stores.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from appliedrl.envs.inventory import InventoryProblem
 
 
 class SupplyLinkLayer(MessagePassing):
-    """One round: each node sums messages computed from (its embedding, a neighbour's embedding) and updates
+    """One round: each node averages messages computed from (its embedding, a neighbour's embedding) and updates
     its embedding residually."""
 
     def __init__(self, dim: int, activation: str) -> None:
-        super().__init__(aggr="add")
+        super().__init__(aggr="mean")
         self.message_net = mlp(2 * dim, [dim], dim, activation)
         self.update_net = mlp(2 * dim, [dim], dim, activation)
 
@@ -39,18 +41,24 @@ class SupplyLinkLayer(MessagePassing):
 
 
 class GNNPolicy(InventoryPolicy):
-    """Message-passing policy over the supply network (defaults: 32 units, 2 rounds, as the reference's GNN)."""
+    """Message-passing policy over the supply network (defaults: 32 units, 2 rounds, as the reference's GNN).
 
-    def __init__(self, problem: InventoryProblem, dim: int = 32, rounds: int = 2, activation: str = "elu") -> None:
+    Store orders are scale · softplus(output); upstream orders are bounded: `upstream_bound` · scale · sigmoid(output),
+    scale being the summed mean demand of the stores below (the reference bounds its warehouse orders alike)."""
+
+    def __init__(self, problem: InventoryProblem, dim: int = 32, rounds: int = 2, activation: str = "elu",
+                 upstream_bound: float = 4.0) -> None:
         super().__init__(problem)
         n, stores = problem.n_nodes, problem.n_stores
+        self.register_buffer("is_store", torch.arange(n) < stores)
+        self.upstream_bound = upstream_bound
         shortage = torch.zeros(n)
         shortage[:stores] = torch.tensor(problem.shortage_costs)
         stds = torch.zeros(n)
         stds[:stores] = torch.tensor(problem.demand_stds) / torch.tensor(problem.demand_means)
         static = torch.stack([torch.tensor(problem.holding_costs), shortage, stds,
                               torch.tensor(problem.lead_times, dtype=torch.float32) / problem.max_lead_time,
-                              (torch.arange(n) < stores).float(), torch.tensor(problem.holds_stock).float()], dim=1)
+                              self.is_store.float(), torch.tensor(problem.holds_stock).float()], dim=1)
         self.register_buffer("static", static.float())
         links = [(c, u) for c, u in enumerate(problem.supplier) if u >= 0]
         edges = torch.tensor(links + [(u, c) for c, u in links], dtype=torch.long).T if links else torch.zeros(2, 0, dtype=torch.long)
@@ -71,4 +79,5 @@ class GNNPolicy(InventoryPolicy):
         edge_index = (self.edges[None] + offsets).permute(1, 0, 2).reshape(2, -1)
         for layer in self.layers:
             x = layer(x, edge_index)
-        return self.scale * F.softplus(self.decode(x).reshape(batch, self.n_nodes))
+        out = self.decode(x).reshape(batch, self.n_nodes)
+        return self.scale * torch.where(self.is_store, F.softplus(out), self.upstream_bound * torch.sigmoid(out))
