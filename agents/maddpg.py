@@ -30,6 +30,7 @@ from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load
 from appliedrl.agents.config import _check, config_to_dict, make_config
 from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
 from appliedrl.agents.logger import MetricsLogger
+from appliedrl.agents.trainer import _crossed
 from appliedrl.agents.networks import ACTIVATIONS, MASKED_LOGIT, EnsembleMLP
 from appliedrl.agents.vec_env import NonFiniteError
 
@@ -420,6 +421,3 @@ def _frozen_copy(nets: EnsembleMLP) -> EnsembleMLP:
     target.requires_grad_(False)
     return target
 
-
-def _crossed(before: int, now: int, every: int) -> bool:
-    return every > 0 and now // every > before // every

@@ -52,9 +52,6 @@ class _ParticleHeuristic:
         actions[..., 0] = 0.0  # "no move" is all zeros
         return torch.as_tensor(actions)
 
-    def save(self, path: Any) -> None:
-        raise NotImplementedError("heuristic baselines are rebuilt from their name: baseline:NAME")
-
 
 class RandomParticlePolicy(_ParticleHeuristic):
     """Uniformly random actions from every agent's space."""
