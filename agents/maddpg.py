@@ -202,8 +202,8 @@ class MADDPG:
             with progress:
                 task = progress.add_task("steps", total=total_steps, completed=self.num_steps, info="")
                 while self.num_steps < total_steps:
-                    before = self.num_steps
-                    metrics = self._collect()
+                    before, metrics = self.num_steps, {}
+                    self._collect()
                     while self.num_steps >= cfg.learning_starts and self.num_steps - self.last_update >= cfg.update_every:
                         metrics.update(self._update())
                         self.last_update += cfg.update_every
@@ -233,7 +233,7 @@ class MADDPG:
             if logger is not None:
                 logger.close()
 
-    def _collect(self) -> dict[str, float]:
+    def _collect(self) -> None:
         """One step of every environment with exploring actions; transitions go to the replay buffer."""
         with torch.no_grad():
             encoded = self._actions(self.actors, self.obs, explore=True)[0]
@@ -254,7 +254,6 @@ class MADDPG:
             self.episode_return[done] = 0.0
         self.obs = next_obs
         self.num_steps += self.envs.num_envs
-        return {}
 
     def _update(self) -> dict[str, float]:
         """One gradient step of every agent's critic and actor, then the target networks.
