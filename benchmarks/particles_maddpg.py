@@ -3,7 +3,8 @@
     python benchmarks/particles_maddpg.py train --scenario simple_spread_v3 --seeds 0 1 2 3 4 --steps 1000000
     python benchmarks/particles_maddpg.py report --scenario simple_spread_v3
 
-`train` trains MADDPG and DDPG (`centralized_critic=False`, everything else equal) for every seed, evaluates each
+`train` trains MADDPG and DDPG (`centralized_critic=False`, everything else equal; the scenario's recipe from
+domains/recipes on top of the original code's settings unless --no-recipe) for every seed, evaluates each
 final policy on 1,000 episodes and writes one JSON per run (and the actors) to --out. `report` prints the table:
 mean per-agent return per method, the heuristics on the same evaluation, the share of the way from random to
 the scenario's heuristic, and a one-sided Welch t-test of MADDPG > DDPG over seeds. For the competitive
@@ -49,7 +50,7 @@ class CrossPlay:
 
 def train(args: argparse.Namespace) -> None:
     env_id = f"particles/{args.scenario}"
-    recipe = recipe_for("maddpg", env_id)
+    recipe = None if args.no_recipe else recipe_for("maddpg", env_id)
     base = load_yaml(recipe) if recipe else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,6 +143,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["maddpg", "ddpg"], choices=["maddpg", "ddpg"])
     parser.add_argument("--steps", type=int, default=1_000_000, help="training transitions per run")
     parser.add_argument("--set", action="append", help="MADDPG config override, e.g. --set learning_rate=1e-3")
+    parser.add_argument("--no-recipe", action="store_true", help="the original code's settings, not the scenario's "
+                        "tuned recipe (domains/recipes)")
     parser.add_argument("--out", default="runs/particles_maddpg")
     args = parser.parse_args()
     train(args) if args.command == "train" else report(args)

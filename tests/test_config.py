@@ -1,7 +1,8 @@
 import pytest
 
-from appliedrl.agents import ConfigError, DQNConfig, PPOConfig
+from appliedrl.agents import AGENTS, ConfigError, DQNConfig, PPOConfig
 from appliedrl.agents.config import load_yaml, make_config, parse_assignments
+from appliedrl.domains.recipes import RECIPE_DIR, recipe_for
 
 
 def test_layers_override_in_order_and_coerce_types():
@@ -43,3 +44,12 @@ def test_missing_or_malformed_file(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_yaml(tmp_path / "list.yaml")
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPE_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_recipe_is_a_valid_config_of_its_agent(recipe):
+    agent_name, env_id = recipe.stem.split(".", 1)
+    cls = AGENTS[agent_name]
+    make_config(cls.Config, load_yaml(recipe), agent=agent_name)  # unknown keys or bad values raise
+    assert recipe_for(agent_name, env_id.replace("__", "/")) == recipe
+    assert recipe.read_text().startswith("#"), "a recipe's first line says where its values came from"
