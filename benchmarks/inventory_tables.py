@@ -29,8 +29,9 @@ from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
 # Tuned on a 2-core CPU (docs/benchmarks.md). MLP: batches of 1,024 (32 gradient steps per epoch instead of 4),
 # gradient clipping (without it L = 1, p = 4 collapsed to a policy 185% above the optimum in the first epoch), a
 # cosine schedule over max_epochs (set it to the epochs the budget allows: the rate reaches its floor there; 100
-# epochs, 3,200 steps, take 4-8 minutes on one core), a smaller dev set evaluated more often. The backlogged and serial optima are base-stock policies, so HDPO fits
-# just their levels (large learning rate, same schedule).
+# epochs, 3,200 steps, took 6-11 minutes on one shared core), a smaller dev set evaluated more often. The
+# backlogged and serial optima are base-stock policies, so HDPO fits just their levels (large learning rate, same
+# schedule).
 _LEVELS = {"learning_rate": 0.3, "min_learning_rate": 1e-3, "batch_size": 1024, "lr_schedule": "cosine",
            "max_epochs": 12, "eval_every": 2}
 TUNED: dict[str, dict] = {
