@@ -41,6 +41,7 @@ class MADDPGConfig:
 
     num_envs: int = 64  # environments stepped together (batched worlds make many cheap; mpe2 copies step in turn)
     learning_rate: float = 1e-2
+    anneal_lr: bool = False  # linear decay to 0 over the run (steadies the final policy)
     gamma: float = 0.95
     tau: float = 0.01  # Polyak averaging of the target networks
     batch_size: int = 1024
@@ -204,6 +205,8 @@ class MADDPG:
                 while self.num_steps < total_steps:
                     before, metrics = self.num_steps, {}
                     self._collect()
+                    if cfg.anneal_lr:
+                        self._anneal_learning_rate(total_steps)
                     while self.num_steps >= cfg.learning_starts and self.num_steps - self.last_update >= cfg.update_every:
                         metrics.update(self._update())
                         self.last_update += cfg.update_every
@@ -232,6 +235,12 @@ class MADDPG:
         finally:
             if logger is not None:
                 logger.close()
+
+    def _anneal_learning_rate(self, total_steps: int) -> None:
+        fraction = max(0.0, 1.0 - self.num_steps / max(total_steps, 1))
+        for optimizer in (self.actor_optimizer, self.critic_optimizer):
+            for group in optimizer.param_groups:
+                group["lr"] = fraction * self.config.learning_rate
 
     def _collect(self) -> None:
         """One step of every environment with exploring actions; transitions go to the replay buffer."""
@@ -272,6 +281,7 @@ class MADDPG:
         critic_loss = (q - target).square().mean(-1)  # per agent
         _step(self.critic_optimizer, critic_loss.sum(), self.critics, cfg.max_grad_norm)
 
+        self.critics.requires_grad_(False)  # the actor loss needs gradients through the critics, not for them
         own, logits = self._actions(self.actors, obs, explore=self.discrete)
         # agent i's critic sees the buffer's actions with agent i's own replaced by its current policy's
         replace = torch.eye(n, dtype=torch.bool, device=self.device)[:, None, :, None]
@@ -281,6 +291,7 @@ class MADDPG:
             + cfg.actor_regularization * valid_logits.square().sum(-1).mean(-1) / torch.tensor(
                 self.action_dims, device=self.device)
         _step(self.actor_optimizer, actor_loss.sum(), self.actors, cfg.max_grad_norm)
+        self.critics.requires_grad_(True)
         with torch.no_grad():
             for net, target_net in ((self.actors, self.target_actors), (self.critics, self.target_critics)):
                 for p, tp in zip(net.parameters(), target_net.parameters()):

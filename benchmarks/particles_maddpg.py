@@ -5,7 +5,9 @@
 
 `train` trains MADDPG and DDPG (`centralized_critic=False`, everything else equal; the scenario's recipe from
 domains/recipes on top of the original code's settings unless --no-recipe) for every seed, evaluates each
-final policy on 1,000 episodes and writes one JSON per run (and the actors) to --out. `report` prints the table:
+final policy on 1,000 episodes and writes one JSON per run (and the actors) to --out. The policy that scored
+best in the evaluations during training (every eval_freq transitions, 100 other episodes; they do not change
+the training) is evaluated afresh on the same 1,000 episodes and reported beside the final one. `report` prints the table:
 mean per-agent return per method, the heuristics on the same evaluation, the share of the way from random to
 the scenario's heuristic, and a one-sided Welch t-test of MADDPG > DDPG over seeds. For the competitive
 scenarios (simple_adversary, simple_tag) it also plays the two methods against each other (cross-play, as the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import time
 from datetime import date
 from pathlib import Path
@@ -59,14 +62,15 @@ def train(args: argparse.Namespace) -> None:
             tag = f"{args.scenario}-{method}-s{seed}"
             if (out / f"{tag}.json").exists():
                 continue
-            config = make_config(MADDPGConfig, base, {"centralized_critic": method == "maddpg", "eval_freq": 0,
+            config = make_config(MADDPGConfig, base, {"centralized_critic": method == "maddpg",
                                                       "tensorboard": False, "eval_episodes": 100},
                                  parse_assignments(args.set))
             envs = make_multiagent(env_id, config.num_envs)
             eval_envs = make_multiagent(env_id, 100)
             agent = MADDPG(envs, config, seed, env_id, {}, eval_envs)
+            run_dir = out / f"{tag}-run"
             start = time.perf_counter()
-            agent.learn(args.steps, progress_bar=False)
+            agent.learn(args.steps, run_dir, progress_bar=False)
             seconds = time.perf_counter() - start
             result = evaluate_multiagent(agent, make_multiagent(env_id, 500), EVAL_EPISODES, EVAL_SEED)
             agent.save(out / f"{tag}.pt")
@@ -74,6 +78,13 @@ def train(args: argparse.Namespace) -> None:
                    "train_seconds": round(seconds, 1), "mean_return": result.mean,
                    "agent_mean_returns": result.to_dict(agent.agents, with_ci=False)["agent_mean_returns"],
                    "config": {k: v for k, v in vars(config).items()}}
+            if config.eval_freq:  # the best of the evaluations during training, evaluated afresh like the final
+                best = MADDPG.load(run_dir / "best")
+                shutil.copy(run_dir / "best" / "agent.pt", out / f"{tag}-best.pt")
+                row |= {"best_step": agent.best["step"], "best_mean_return": evaluate_multiagent(
+                    best, make_multiagent(env_id, 500), EVAL_EPISODES, EVAL_SEED).mean}
+            shutil.copy(run_dir / "metrics.csv", out / f"{tag}-metrics.csv")  # the evaluations during training
+            shutil.rmtree(run_dir)  # its checkpoint holds the whole replay buffer
             (out / f"{tag}.json").write_text(json.dumps(row, indent=2, default=float))
             print(json.dumps({k: row[k] for k in ("scenario", "method", "seed", "train_seconds", "mean_return")}),
                   flush=True)
@@ -104,12 +115,18 @@ def report(args: argparse.Namespace) -> None:
         per_agent = np.mean([list(r["agent_mean_returns"].values()) for r in runs], 0)
         print(f"| {method} | {len(runs)} | {means.mean():.2f} ± {means.std(ddof=1) if len(means) > 1 else 0:.2f} | "
               f"{', '.join(f'{v:.2f}' for v in per_agent)} | {np.mean([r['train_seconds'] for r in runs]):.0f} |")
+        if all("best_mean_return" in r for r in runs):
+            best = np.array([r["best_mean_return"] for r in runs])
+            print(f"| {method}, best evaluated policy (steps {', '.join(str(r['best_step']) for r in runs)}) | "
+                  f"{len(runs)} | {best.mean():.2f} ± {best.std(ddof=1) if len(best) > 1 else 0:.2f} | | |")
     if args.scenario in HEURISTIC and "maddpg" in by_method:
         low, high = baselines["random"].mean, baselines[HEURISTIC[args.scenario]].mean
         for method, runs in by_method.items():
-            share = [(r["mean_return"] - low) / (high - low) for r in runs]
-            print(f"{method}: {100 * np.mean(share):.0f}% of the way from random to {HEURISTIC[args.scenario]} "
-                  f"(per seed: {', '.join(f'{100 * s:.0f}%' for s in share)})")
+            for key, label in (("mean_return", "final"), ("best_mean_return", "best evaluated")):
+                if all(key in r for r in runs):
+                    share = [(r[key] - low) / (high - low) for r in runs]
+                    print(f"{method} ({label} policy): {100 * np.mean(share):.1f}% of the way from random to "
+                          f"{HEURISTIC[args.scenario]} (per seed: {', '.join(f'{100 * s:.0f}%' for s in share)})")
     if {"maddpg", "ddpg"} <= by_method.keys():
         a = [r["mean_return"] for r in by_method["maddpg"]]
         b = [r["mean_return"] for r in by_method["ddpg"]]
@@ -121,18 +138,22 @@ def report(args: argparse.Namespace) -> None:
 
 
 def cross_play(out: Path, scenario: str, envs: object, seeds: list[int]) -> None:
-    """Good agents of one method against adversaries of the other, per seed; the good agents' mean return."""
-    print("| good agents vs adversaries | good agents' return | adversaries' return |\n|---|---|---|")
+    """Good agents of one method against adversaries of the other: mean returns over every pairing of seeds
+    (each seed's good agents against each seed's adversaries), and over the same-seed pairings alone."""
+    print("| good agents vs adversaries | good agents' return, all pairings (same seed) | adversaries' return, all "
+          "pairings (same seed) |\n|---|---|---|")
     is_adversary = np.array([a.startswith("adversary") for a in envs.agents])
     for good, bad in (("maddpg", "ddpg"), ("ddpg", "maddpg"), ("maddpg", "maddpg"), ("ddpg", "ddpg")):
-        good_returns, bad_returns = [], []
-        for seed in seeds:
-            policy = CrossPlay(MADDPG.load(out / f"{scenario}-{good}-s{seed}.pt"),
-                               MADDPG.load(out / f"{scenario}-{bad}-s{seed}.pt"))
-            result = evaluate_multiagent(policy, envs, EVAL_EPISODES, EVAL_SEED)
-            good_returns.append(result.agent_returns[:, ~is_adversary].mean())
-            bad_returns.append(result.agent_returns[:, is_adversary].mean())
-        print(f"| {good} vs {bad} | {np.mean(good_returns):.2f} | {np.mean(bad_returns):.2f} |")
+        good_returns, bad_returns = np.zeros((len(seeds), len(seeds))), np.zeros((len(seeds), len(seeds)))
+        for i, good_seed in enumerate(seeds):
+            for j, bad_seed in enumerate(seeds):
+                policy = CrossPlay(MADDPG.load(out / f"{scenario}-{good}-s{good_seed}.pt"),
+                                   MADDPG.load(out / f"{scenario}-{bad}-s{bad_seed}.pt"))
+                result = evaluate_multiagent(policy, envs, EVAL_EPISODES, EVAL_SEED)
+                good_returns[i, j] = result.agent_returns[:, ~is_adversary].mean()
+                bad_returns[i, j] = result.agent_returns[:, is_adversary].mean()
+        print(f"| {good} vs {bad} | {good_returns.mean():.2f} ({np.diag(good_returns).mean():.2f}) | "
+              f"{bad_returns.mean():.2f} ({np.diag(bad_returns).mean():.2f}) |")
 
 
 def main() -> None:

@@ -152,3 +152,26 @@ def test_cli_train_and_evaluate(tmp_path, capsys) -> None:
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
+
+
+def test_anneal_lr_reaches_zero_and_critics_stay_trainable() -> None:
+    annealed = _agent("particles/simple_spread_v3", anneal_lr=True)
+    constant = _agent("particles/simple_spread_v3")
+    for agent in (annealed, constant):
+        agent.learn(2000, progress_bar=False)
+        assert all(p.requires_grad for p in agent.critics.parameters())  # the actor step freezes them only briefly
+    for optimizer in (annealed.actor_optimizer, annealed.critic_optimizer):
+        assert optimizer.param_groups[0]["lr"] == 0.0
+    for optimizer in (constant.actor_optimizer, constant.critic_optimizer):
+        assert optimizer.param_groups[0]["lr"] == 3e-3
+
+
+def test_evaluation_during_training_leaves_training_unchanged(tmp_path) -> None:
+    """Evaluations use their own envs and generator, so a run's policy does not depend on eval_freq."""
+    quiet = _agent("particles/simple_spread_v3", batch_size=64)
+    quiet.learn(2400, progress_bar=False)
+    evaluated = _agent("particles/simple_spread_v3", batch_size=64, eval_freq=800)
+    evaluated.learn(2400, tmp_path, progress_bar=False)
+    assert evaluated.best["step"] is not None and (tmp_path / "best" / "agent.pt").exists()
+    for p, q in zip(quiet.actors.parameters(), evaluated.actors.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)

@@ -1,4 +1,4 @@
-"""Multi-agent particle worlds (MPE): mpe2 v3's nine scenarios on one batched torch simulator.
+"""Multi-agent particle worlds (MPE): mpe2's twelve scenarios on one batched torch simulator.
 
 `ParticleWorlds(scenario, num_envs, device=...)` steps many environments as tensors for training;
 `appliedrl.envs.particles.<mpe2 module name>.parallel_env(...)` is a PettingZoo drop-in for mpe2's.

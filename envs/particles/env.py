@@ -98,6 +98,7 @@ class ParticleWorlds:
         """Advance every environment one step (see the class docstring for shapes and autoreset)."""
         control, utterance = self._decode(actions)
         self.world.step(control, utterance)
+        self.scenario.post_step(self.world)
         rewards = self.scenario.rewards(self.world)
         if self.scenario.local_ratio is not None:
             ratio = self.scenario.local_ratio
@@ -152,15 +153,16 @@ class ParticleWorlds:
         return control, utterance
 
     def render(self, env: int = 0, size: int = 700, dynamic_rescaling: bool = True) -> np.ndarray:
-        """An RGB image [size, size, 3] of one environment: entities as discs, the camera fitted to them."""
+        """An RGB image [size, size, 3] of one environment: entities as discs, the camera fitted to the shown ones."""
         pos = self.world.pos[env].double().cpu().numpy()
-        cam_range = max(float(np.abs(pos).max()), 1e-6)
-        scale = 0.9 * (size / 2) / cam_range
-        grid = np.arange(size) + 0.5
-        image = np.full((size, size, 3), 255, dtype=np.uint8)
         colors = self.scenario.entity_colors(self.world, env)
         order = [len(self.world.agents) + k for k in range(len(self.world.landmarks))] + \
             list(range(len(self.world.agents)))  # landmarks first, agents on top
+        order = [e for e in order if colors[e] is not None]
+        cam_range = max(float(np.abs(pos[order]).max()), 1e-6)
+        scale = 0.9 * (size / 2) / cam_range
+        grid = np.arange(size) + 0.5
+        image = np.full((size, size, 3), 255, dtype=np.uint8)
         for e in order:
             x, y = size / 2 + pos[e, 0] * scale, size / 2 - pos[e, 1] * scale
             radius = self.world.entities[e].size * (scale if dynamic_rescaling else 350)

@@ -1,4 +1,5 @@
-"""The particle-world scenarios of mpe2 v3, vectorised over a batch of environments.
+"""The particle-world scenarios of mpe2 1.1.1 (the nine classic ones and simple_line, simple_formation and
+collect_treasure), vectorised over a batch of environments.
 
 Each scenario declares its entities, draws initial states in exactly mpe2's order (so one environment seeded
 like mpe2 starts in mpe2's state), and computes every agent's observation and reward as tensors [B, ...].
@@ -6,8 +7,14 @@ like mpe2 starts in mpe2's state), and computes every agent's observation and re
 
 from __future__ import annotations
 
+import copy
+import functools
+import itertools
+import math
+
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
 
 from appliedrl.envs.particles.world import Entity, World
 
@@ -52,8 +59,11 @@ class Scenario:
     def is_terminal(self, world: World) -> torch.Tensor:
         return torch.zeros(world.num_envs, device=world.device, dtype=torch.bool)
 
-    def entity_colors(self, world: World, env: int) -> list[tuple[float, float, float]]:
-        """Display colour of every entity in one environment (for rendering only)."""
+    def post_step(self, world: World) -> None:
+        """Scenario events after the physics and before the rewards (mpe2's post_step)."""
+
+    def entity_colors(self, world: World, env: int) -> list[tuple[float, float, float] | None]:
+        """Display colour of every entity in one environment, None for one not drawn (for rendering only)."""
         return [(0.25, 0.25, 0.25)] * len(world.entities)
 
     # helpers shared by the scenarios
@@ -107,6 +117,16 @@ def _zeros(world: World, *shape: int) -> torch.Tensor:
 def _gather_entity(world: World, index: torch.Tensor) -> torch.Tensor:
     """Position [B, 2] of entity index[b] in each environment b."""
     return world.pos[torch.arange(world.num_envs, device=world.device), index]
+
+
+def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Distances [B, P, Q] between points a [B, P, 2] and b [B, Q, 2]."""
+    return (a[:, :, None] - b[:, None]).square().sum(-1).sqrt()
+
+
+def _gather_entities(world: World, index: torch.Tensor) -> torch.Tensor:
+    """Position [B, K, 2] of entity index[b, k] in each environment b."""
+    return world.pos.gather(1, index[..., None].expand(-1, -1, 2))
 
 
 class Simple(Scenario):
@@ -567,6 +587,267 @@ class SimpleWorldComm(Scenario):
             [(0.6, 0.9, 0.6)] * len(self.forests)
 
 
+class _MatchedTargets(Scenario):
+    """simple_line and simple_formation: each step the agents are assigned to the N target positions by the
+    Hungarian method (minimum total distance); every agent gets −mean(min(assigned distance, 2)), and with
+    terminate_on_success the episode ends when every assigned distance is below 0.05."""
+
+    local_ratio = 0.0  # mpe2's reward is all global
+    success_distance = 0.05
+
+    def __init__(self, N: int, terminate_on_success: bool, agent_size: float, landmark_size: float,
+                 n_landmarks: int) -> None:
+        super().__init__()
+        _check_int("N", N, 1)
+        self.terminate_on_success = terminate_on_success
+        self.agents = [Entity(f"agent_{i}", size=agent_size, movable=True, silent=True) for i in range(N)]
+        self.landmarks = [Entity(f"landmark_{i}", size=landmark_size, collide=False) for i in range(n_landmarks)]
+
+    def targets(self, world: World) -> torch.Tensor:
+        """The N target positions [B, N, 2]."""
+        raise NotImplementedError
+
+    def _assigned_distances(self, world: World) -> torch.Tensor:
+        return _assigned(_distances(world.pos[:, : len(self.agents)], self.targets(world)))
+
+    def observations(self, world):
+        n = len(self.agents)
+        return [torch.cat([world.vel[:, i], world.pos[:, i], *self._rel(world, self._landmark_ids(), i)], -1)
+                for i in range(n)]
+
+    def rewards(self, world):
+        return _zeros(world, len(self.agents))
+
+    def global_reward(self, world):
+        return -self._assigned_distances(world).clamp(0.0, 2.0).mean(-1)
+
+    def is_terminal(self, world):
+        if not self.terminate_on_success:
+            return super().is_terminal(world)
+        return (self._assigned_distances(world) < self.success_distance).all(-1)
+
+    def entity_colors(self, world, env):
+        return [(0.35, 0.35, 0.85)] * len(self.agents) + [(0.25, 0.25, 0.25)] * len(self.landmarks)
+
+
+# up to 4 agents all 4! = 24 assignments are compared in one tensor op; beyond, scipy per environment is faster
+MAX_ENUMERATED_AGENTS = 4
+
+
+@functools.lru_cache
+def _permutations(n: int, device: torch.device) -> torch.Tensor:
+    return torch.tensor(list(itertools.permutations(range(n))), device=device)
+
+
+def _assigned(distances: torch.Tensor) -> torch.Tensor:
+    """Row i's distance [B, N] to the column that the minimum-total-distance assignment of rows to columns of
+    distances [B, N, N] gives it (the assignment scipy's linear_sum_assignment finds)."""
+    n = distances.shape[-1]
+    if n <= MAX_ENUMERATED_AGENTS:
+        chosen = distances[:, torch.arange(n, device=distances.device), _permutations(n, distances.device)]
+        best = chosen.sum(-1).argmin(-1)
+        return chosen[torch.arange(len(chosen), device=distances.device), best]
+    matrices = distances.cpu().numpy()
+    assigned = np.stack([matrix[linear_sum_assignment(matrix)] for matrix in matrices])
+    return torch.as_tensor(assigned, device=distances.device)
+
+
+class SimpleLine(_MatchedTargets):
+    name = "simple_line_v1"
+    separation = 1.25  # between the two landmarks, the ends of the line
+
+    def __init__(self, N: int = 4, terminate_on_success: bool = False) -> None:
+        super().__init__(N, terminate_on_success, agent_size=0.03, landmark_size=0.02, n_landmarks=2)
+        self.line_targets: torch.Tensor | None = None  # [B, N, 2], drawn at reset
+
+    def reset(self, world, envs, rng):
+        n = len(self.agents)
+        if self.line_targets is None:
+            self.line_targets = _zeros(world, n, 2)
+        self._place(world, envs, 0, n, -1.0, 1.0, rng)
+        start = rng.uniform(-0.25, 0.25, (len(envs), 2))
+        theta = rng.uniform(0, 2 * np.pi, len(envs))
+        end, direction = self._end(start, theta)
+        outside = ~(np.abs(end) < 1.0).all(-1)
+        while outside.any():  # mpe2 turns the line by 5 degrees until its far end is inside (-1, 1)^2
+            theta[outside] += np.radians(5)
+            end[outside], direction[outside] = self._end(start[outside], theta[outside])
+            outside = ~(np.abs(end) < 1.0).all(-1)
+        spacing = self.separation / (n - 1) if n > 1 else 0.0
+        targets = start[:, None] + (np.arange(n) * spacing)[None, :, None] * direction[:, None]
+        as_tensor = functools.partial(torch.as_tensor, device=world.device, dtype=world.dtype)
+        world.pos[envs, n:] = as_tensor(np.stack([start, end], 1))
+        world.vel[envs, n:] = 0.0
+        self.line_targets[envs] = as_tensor(targets)
+
+    def _end(self, start: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        direction = np.stack([np.cos(theta), np.sin(theta)], -1)
+        return start + self.separation * direction, direction
+
+    def targets(self, world):
+        return self.line_targets
+
+
+class SimpleFormation(_MatchedTargets):
+    name = "simple_formation_v1"
+    radius = 0.5
+
+    def __init__(self, N: int = 4, terminate_on_success: bool = False) -> None:
+        super().__init__(N, terminate_on_success, agent_size=0.05, landmark_size=0.03, n_landmarks=1)
+
+    def reset(self, world, envs, rng):
+        self._reset_agents_and_landmarks(world, envs, rng, -0.5, 0.5)
+
+    def targets(self, world):
+        """N points evenly spaced on the circle around the landmark, the first at the smallest agent angle."""
+        n = len(self.agents)
+        centre = world.pos[:, n]
+        relative = world.pos[:, :n] - centre[:, None]
+        angle = torch.atan2(relative[..., 1], relative[..., 0])
+        angle = torch.where(angle < 0, angle + 2 * math.pi, angle)
+        steps = torch.arange(n, device=world.device, dtype=world.dtype) * (2 * math.pi / n)
+        theta = angle.amin(-1, keepdim=True) + steps
+        return centre[:, None] + self.radius * torch.stack([theta.cos(), theta.sin()], -1)
+
+
+TREASURE_COLORS_RGB = [(0.212, 0.408, 0.776), (0.945, 0.553, 0.0), (0.169, 0.627, 0.173), (0.839, 0.149, 0.157),
+                       (0.58, 0.404, 0.741), (0.549, 0.337, 0.294)]  # one per treasure type (mpe2's palette)
+
+
+class CollectTreasure(Scenario):
+    name = "collect_treasure_v1"
+    treasure_bound = 0.95  # treasures appear in (-0.95, 0.95)^2
+    dead_position = -999.0  # where mpe2 moves a picked-up treasure until it respawns
+
+    def __init__(self, num_collectors: int = 6, num_deposits: int = 2, num_treasures: int = 6) -> None:
+        super().__init__()
+        for key, value in (("num_collectors", num_collectors), ("num_deposits", num_deposits),
+                           ("num_treasures", num_treasures)):
+            _check_int(key, value, 1)
+        if num_deposits > len(TREASURE_COLORS_RGB):
+            raise ValueError(f"num_deposits must be <= {len(TREASURE_COLORS_RGB)} (mpe2 has a colour for each "
+                             f"treasure type), got {num_deposits}")
+        self.n_collectors, self.n_types = num_collectors, num_deposits
+        self.agents = [Entity(f"collector_{i}", size=0.05, movable=True, collide=False, silent=True, accel=1.5,
+                              max_speed=1.0) for i in range(num_collectors)]
+        self.agents += [Entity(f"deposit_{i}", size=0.075, movable=True, collide=False, silent=True, accel=1.5,
+                               max_speed=1.0, mass=2.25) for i in range(num_deposits)]
+        self.landmarks = [Entity(f"treasure_{i}", size=0.025, collide=False) for i in range(num_treasures)]
+        self.holding: torch.Tensor | None = None  # [B, collectors]: the type of treasure carried, -1 for none
+        self.types: torch.Tensor | None = None  # [B, treasures]
+        self.alive: torch.Tensor | None = None  # [B, treasures]: False from pickup until the next step's respawn
+        self.events: torch.Tensor | None = None  # [B]: pickups + deliveries in the last step
+        self.respawn_rng: np.random.Generator | None = None
+
+    def reset(self, world, envs, rng):
+        if self.holding is None:
+            self.holding = torch.zeros(world.num_envs, self.n_collectors, dtype=torch.long, device=world.device)
+            self.types = torch.zeros(world.num_envs, len(self.landmarks), dtype=torch.long, device=world.device)
+            self.alive = torch.ones_like(self.types, dtype=torch.bool)
+        # mpe2 respawns with a copy of the generator as it is here, so respawns repeat this reset's draws
+        self.respawn_rng = copy.deepcopy(rng)
+        self._place(world, envs, 0, len(self.agents), -1.0, 1.0, rng)
+        self.holding[envs] = -1
+        for k in range(len(self.landmarks)):
+            self.types[envs, k] = self._choose(world, envs, self.n_types, rng)
+            self._spawn_at(world, envs, k, rng)
+        self.alive[envs] = True
+
+    def _spawn_at(self, world: World, envs: torch.Tensor, k: int, rng: np.random.Generator) -> None:
+        self._place(world, envs, len(self.agents) + k, 1, -self.treasure_bound, self.treasure_bound, rng)
+
+    def post_step(self, world):
+        """Pickups (each treasure by the first free collector touching it, in order), respawns of the treasures
+        picked up in the step before, then deliveries of carried treasures to the deposit of their type."""
+        n, m = len(self.agents), self.n_collectors
+        dead = ~self.alive
+        reach = self.landmarks[0].size + self.agents[0].size
+        touching = _distances(world.pos[:, n:], world.pos[:, :m]) < reach  # [B, treasures, collectors]
+        events = _zeros(world)
+        for k in range(len(self.landmarks)):
+            takers = touching[:, k] & (self.holding < 0) & self.alive[:, k, None]
+            taker = takers & (takers.cumsum(-1) == 1)
+            taken = takers.any(-1)
+            self.holding = torch.where(taker, self.types[:, k, None], self.holding)
+            self.alive[:, k] &= ~taken
+            world.pos[:, n + k] = torch.where(taken[:, None], self.dead_position, world.pos[:, n + k])
+            events += taken
+        for k in dead.any(0).nonzero().flatten().tolist():
+            envs = dead[:, k].nonzero().flatten()
+            self.respawn_rng.uniform(size=len(envs))  # mpe2's respawn chance, which is 1
+            self._spawn_at(world, envs, k, self.respawn_rng)
+            self.types[envs, k] = self._choose(world, envs, self.n_types, self.respawn_rng)
+            self.alive[envs, k] = True
+        deposit = _gather_entities(world, m + self.holding.clamp(min=0))
+        reach = self.agents[0].size + self.agents[n - 1].size
+        delivered = (self.holding >= 0) & ((world.pos[:, :m] - deposit).square().sum(-1).sqrt() < reach)
+        self.holding = torch.where(delivered, -1, self.holding)
+        self.events = events + delivered.sum(-1)
+
+    def _encodings(self, world: World) -> torch.Tensor:
+        """Each agent's [deposit type one-hot, carried type one-hot] [B, agents, 2 * types]."""
+        carried = torch.nn.functional.one_hot(self.holding + 1, self.n_types + 1)[..., 1:].to(world.dtype)
+        deposits = torch.eye(self.n_types, device=world.device, dtype=world.dtype).expand(world.num_envs, -1, -1)
+        return torch.cat([torch.cat([torch.zeros_like(carried), carried], -1),
+                          torch.cat([deposits, torch.zeros_like(deposits)], -1)], 1)
+
+    def observations(self, world):
+        """Own position, velocity (and a collector's carried type); the other agents nearest first (relative
+        position, velocity, encoding); the treasures nearest first (relative position, type), dead ones as zeros."""
+        n = len(self.agents)
+        agents, treasures = world.pos[:, :n], world.pos[:, n:]
+        encodings = self._encodings(world)
+        to_agents = agents[:, None] - agents[:, :, None]  # [B, i, j, 2]: agent j relative to agent i
+        key = torch.where(torch.eye(n, dtype=torch.bool, device=world.device), -1.0, _distances(agents, agents))
+        order = key.argsort(dim=-1, stable=True)[..., 1:]  # agent i itself first, then dropped
+        others = torch.cat([to_agents, world.vel[:, None, :n].expand(-1, n, -1, -1),
+                            encodings[:, None].expand(-1, n, -1, -1)], -1)
+        others = others.gather(2, order[..., None].expand(-1, -1, -1, others.shape[-1]))
+        key = torch.where(self.alive[:, None], _distances(agents, treasures), 1e6)
+        order = key.argsort(dim=-1, stable=True)
+        types = torch.nn.functional.one_hot(self.types, self.n_types).to(world.dtype)
+        seen = torch.cat([treasures[:, None] - agents[:, :, None], types[:, None].expand(-1, n, -1, -1)], -1)
+        seen = torch.where(self.alive[:, None, :, None], seen, 0.0)
+        seen = seen.gather(2, order[..., None].expand(-1, -1, -1, seen.shape[-1]))
+        tail = torch.cat([others.flatten(2), seen.flatten(2)], -1)
+        m = self.n_collectors
+        collectors = torch.cat([agents[:, :m], world.vel[:, :m], encodings[:, :m, self.n_types:], tail[:, :m]], -1)
+        deposits = torch.cat([agents[:, m:], world.vel[:, m:n], tail[:, m:]], -1)
+        return list(collectors.unbind(1)) + list(deposits.unbind(1))
+
+    def rewards(self, world):
+        """Collectors: −5 per other collector overlapping, −0.1 × distance to the nearest live treasure (or, when
+        carrying, to the deposit of its type); deposits: −0.1 × distance to the nearest collector carrying their
+        type (or to the collectors' centroid); everyone: +5 per pickup and per delivery in the step."""
+        n, m = len(self.agents), self.n_collectors
+        bonus = 5 * self.events
+        collectors = world.pos[:, :m]
+        overlaps = (_distances(collectors, collectors) < 2 * self.agents[0].size).sum(-1) - 1  # self included
+        to_treasure = _distances(world.pos[:, n:], collectors)
+        nearest_treasure = torch.where(self.alive[..., None], to_treasure, torch.inf).amin(1)
+        deposit = _gather_entities(world, m + self.holding.clamp(min=0))
+        to_deposit = (deposit - collectors).square().sum(-1).sqrt()
+        shaping = torch.where(self.holding >= 0, to_deposit,
+                              torch.where(self.alive.any(-1, keepdim=True), nearest_treasure, 0.0))
+        rewards = [-5 * overlaps.to(world.dtype) - 0.1 * shaping + bonus[:, None]]
+        centroid = collectors.mean(1)
+        for d in range(self.n_types):
+            carriers = self.holding == d
+            to_carriers = (collectors - world.pos[:, m + d, None]).square().sum(-1).sqrt()
+            nearest = torch.where(carriers, to_carriers, torch.inf).amin(-1)
+            to_centroid = (centroid - world.pos[:, m + d]).square().sum(-1).sqrt()
+            rewards.append((-0.1 * torch.where(carriers.any(-1), nearest, to_centroid) + bonus)[:, None])
+        return torch.cat(rewards, -1)
+
+    def entity_colors(self, world, env):
+        collectors = [(0.85, 0.85, 0.85) if h < 0 else tuple(0.85 * c for c in TREASURE_COLORS_RGB[h])
+                      for h in self.holding[env].tolist()]
+        deposits = [tuple(0.35 * c for c in TREASURE_COLORS_RGB[d]) for d in range(self.n_types)]
+        treasures = [TREASURE_COLORS_RGB[t] if alive else None
+                     for t, alive in zip(self.types[env].tolist(), self.alive[env].tolist())]
+        return collectors + deposits + treasures
+
+
 def _neighbors(agents: int | None, landmarks: int | None) -> tuple[int | None, int | None]:
     """mpe2's partial observability: see only the n nearest agents / landmarks (None = all)."""
     for key, value in (("num_agent_neighbors", agents), ("num_landmark_neighbors", landmarks)):
@@ -582,4 +863,4 @@ def _check_int(key: str, value: object, minimum: int) -> None:
 
 SCENARIOS: dict[str, type[Scenario]] = {cls.name: cls for cls in (
     Simple, SimpleSpread, SimpleAdversary, SimpleTag, SimpleSpeakerListener, SimpleReference, SimplePush,
-    SimpleCrypto, SimpleWorldComm)}
+    SimpleCrypto, SimpleWorldComm, SimpleLine, SimpleFormation, CollectTreasure)}

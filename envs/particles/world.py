@@ -49,7 +49,7 @@ class World:
         self.silent = torch.tensor([a.silent for a in agents], device=device)
         self.accel = torch.tensor([DEFAULT_ACCEL if a.accel is None else a.accel for a in agents],
                                   device=device, dtype=dtype)
-        self.inv_mass = torch.tensor([1.0 / e.mass for e in self.entities], device=device, dtype=dtype)
+        self.mass = torch.tensor([e.mass for e in self.entities], device=device, dtype=dtype)
         self.max_speed = torch.tensor([float("inf") if e.max_speed is None else e.max_speed for e in self.entities],
                                       device=device, dtype=dtype)
         self.clamped = bool(torch.isfinite(self.max_speed[self.movable]).any())
@@ -74,7 +74,7 @@ class World:
             force.index_add_(1, self.pair_b, -pair_force)
         moving = self.movable[None, :, None]
         self.pos = torch.where(moving, self.pos + self.vel * DT, self.pos)
-        vel = self.vel * (1 - DAMPING) + force * self.inv_mass[:, None] * DT
+        vel = self.vel * (1 - DAMPING) + force / self.mass[:, None] * DT
         if self.clamped:
             speed = vel.square().sum(-1, keepdim=True).sqrt()
             limit = self.max_speed[:, None]

@@ -1,0 +1,5 @@
+"""mpe2's simple_formation_v1 under its module name: `parallel_env`, `env` (AEC) and `batched` (see .modules)."""
+
+from appliedrl.envs.particles.modules import scenario_module
+
+env, parallel_env, batched = scenario_module("simple_formation_v1")
