@@ -45,6 +45,14 @@ def check_observation_batch(obs: Any, shape: tuple[int, ...]) -> tuple[np.ndarra
     raise ValueError(f"predict got an observation of shape {array.shape}; expected {shape} or (batch, {', '.join(map(str, shape))})")
 
 
+
+def anneal_linearly(optimizers: list[torch.optim.Optimizer], initial: float, step: int, total_steps: int) -> None:
+    """Set every optimizer's rate to `initial`, decayed linearly to 0 at `total_steps`."""
+    fraction = max(0.0, 1.0 - step / max(total_steps, 1))
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = fraction * initial
+
 class Agent:
     """Base class of the learned agents; see the module docstring."""
 
@@ -128,9 +136,7 @@ class Agent:
 
     def anneal_learning_rate(self, optimizer: torch.optim.Optimizer, initial: float) -> None:
         """Linear decay from `initial` to 0 over the run (the config's `anneal_lr`)."""
-        fraction = max(0.0, 1.0 - self.num_timesteps / max(self.total_timesteps, 1))
-        for group in optimizer.param_groups:
-            group["lr"] = fraction * initial
+        anneal_linearly([optimizer], initial, self.num_timesteps, self.total_timesteps)
 
     def normalize(self, obs: np.ndarray, update: bool = False) -> np.ndarray:
         if self.obs_normalizer is None:

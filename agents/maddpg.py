@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from appliedrl.agents.base import seed_everything
+from appliedrl.agents.base import anneal_linearly, seed_everything
 from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
 from appliedrl.agents.config import _check, config_to_dict, make_config
 from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
@@ -206,7 +206,8 @@ class MADDPG:
                     before, metrics = self.num_steps, {}
                     self._collect()
                     if cfg.anneal_lr:
-                        self._anneal_learning_rate(total_steps)
+                        anneal_linearly([self.actor_optimizer, self.critic_optimizer], cfg.learning_rate,
+                                        self.num_steps, total_steps)
                     while self.num_steps >= cfg.learning_starts and self.num_steps - self.last_update >= cfg.update_every:
                         metrics.update(self._update())
                         self.last_update += cfg.update_every
@@ -235,12 +236,6 @@ class MADDPG:
         finally:
             if logger is not None:
                 logger.close()
-
-    def _anneal_learning_rate(self, total_steps: int) -> None:
-        fraction = max(0.0, 1.0 - self.num_steps / max(total_steps, 1))
-        for optimizer in (self.actor_optimizer, self.critic_optimizer):
-            for group in optimizer.param_groups:
-                group["lr"] = fraction * self.config.learning_rate
 
     def _collect(self) -> None:
         """One step of every environment with exploring actions; transitions go to the replay buffer."""

@@ -7,8 +7,8 @@
 domains/recipes on top of the original code's settings unless --no-recipe) for every seed, evaluates each
 final policy on 1,000 episodes and writes one JSON per run (and the actors) to --out. The policy that scored
 best in the evaluations during training (every eval_freq transitions, 100 other episodes; they do not change
-the training) is evaluated afresh on the same 1,000 episodes and reported beside the final one. `report` prints the table:
-mean per-agent return per method, the heuristics on the same evaluation, the share of the way from random to
+the training) is evaluated afresh on the same 1,000 episodes and reported beside the final one. `report` prints
+the table: mean per-agent return per method, the heuristics on the same evaluation, the share of the way from random to
 the scenario's heuristic, and a one-sided Welch t-test of MADDPG > DDPG over seeds. For the competitive
 scenarios (simple_adversary, simple_tag) it also plays the two methods against each other (cross-play, as the
 paper's Table/Figure): good agents of one method against adversaries of the other.
@@ -72,7 +72,8 @@ def train(args: argparse.Namespace) -> None:
             start = time.perf_counter()
             agent.learn(args.steps, run_dir, progress_bar=False)
             seconds = time.perf_counter() - start
-            result = evaluate_multiagent(agent, make_multiagent(env_id, 500), EVAL_EPISODES, EVAL_SEED)
+            final_envs = make_multiagent(env_id, 500)
+            result = evaluate_multiagent(agent, final_envs, EVAL_EPISODES, EVAL_SEED)
             agent.save(out / f"{tag}.pt")
             row = {"scenario": args.scenario, "method": method, "seed": seed, "steps": agent.num_steps,
                    "train_seconds": round(seconds, 1), "mean_return": result.mean,
@@ -81,8 +82,8 @@ def train(args: argparse.Namespace) -> None:
             if config.eval_freq:  # the best of the evaluations during training, evaluated afresh like the final
                 best = MADDPG.load(run_dir / "best")
                 shutil.copy(run_dir / "best" / "agent.pt", out / f"{tag}-best.pt")
-                row |= {"best_step": agent.best["step"], "best_mean_return": evaluate_multiagent(
-                    best, make_multiagent(env_id, 500), EVAL_EPISODES, EVAL_SEED).mean}
+                row |= {"best_step": agent.best["step"],
+                        "best_mean_return": evaluate_multiagent(best, final_envs, EVAL_EPISODES, EVAL_SEED).mean}
             shutil.copy(run_dir / "metrics.csv", out / f"{tag}-metrics.csv")  # the evaluations during training
             shutil.rmtree(run_dir)  # its checkpoint holds the whole replay buffer
             (out / f"{tag}.json").write_text(json.dumps(row, indent=2, default=float))
