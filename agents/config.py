@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+import torch
 import yaml
 
 from appliedrl.agents.vec_env import VECTORIZATIONS
@@ -37,6 +39,7 @@ class AgentConfig:
         _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
         _check(self.eval_freq >= 0 and self.checkpoint_freq >= 0, "eval_freq and checkpoint_freq must be >= 0")
         _check(self.torch_threads >= 1, "torch_threads must be >= 1")
+        check_device(self.device)
 
 
 C = TypeVar("C", bound=AgentConfig)
@@ -45,6 +48,17 @@ C = TypeVar("C", bound=AgentConfig)
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def check_device(device: str) -> None:
+    """Raise ConfigError unless `device` is cpu, or cuda[:N] naming a CUDA device torch can see."""
+    _check(re.fullmatch(r"cpu|cuda(:\d+)?", device) is not None, f"device must be cpu or cuda[:N], not {device!r}")
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count()
+        _check(count > 0, f"device {device} requested but torch sees no CUDA device; valid choices here: cpu")
+        index = int(device.partition(":")[2] or 0)
+        _check(index < count, f"device {device} requested but torch sees {count} CUDA device(s); valid choices "
+                              f"here: cpu, cuda, cuda:0 to cuda:{count - 1}")
 
 
 def field_names(cls: type) -> list[str]:

@@ -16,7 +16,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from torch import nn
 
 from appliedrl.agents.base import check_observation_batch, seed_everything
 from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, config_to_dict, make_config
+from appliedrl.agents.config import _check, check_device, config_to_dict, make_config
 from appliedrl.agents.logger import MetricsLogger
 from appliedrl.agents.vec_env import NonFiniteError
 
@@ -76,6 +76,9 @@ class HDPOConfig:
     net_arch: list[int] = dataclasses.field(default_factory=lambda: [32, 32, 32])
     activation: str = "elu"  # the reference's; relu is 3x cheaper on CPU but converged slower here
     compile: bool = False  # ask the problem to torch.compile its simulation step (pays off on GPUs)
+    # capture each minibatch's forward and backward pass as one CUDA graph and replay it: HDPO's steps are
+    # thousands of tiny kernels, so on a GPU they are bound by launches, not arithmetic (device cuda only)
+    cuda_graph: bool = False
     tensorboard: bool = True
     device: str = "cpu"
     torch_threads: int = 0  # 0 = torch's default (all cores): the simulator works on large batches
@@ -96,7 +99,51 @@ class HDPOConfig:
         _check(self.min_learning_rate > 0, "min_learning_rate must be > 0")
         _check(self.lr_schedule == "constant" or self.min_learning_rate <= self.learning_rate,
                "min_learning_rate must be <= learning_rate")
-        _check(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device must be cpu or cuda[:N]")
+        _check(not (self.cuda_graph and self.compile), "cuda_graph and compile are alternatives: choose one")
+        _check(not self.cuda_graph or self.device.startswith("cuda"), "cuda_graph needs device cuda, not cpu")
+        check_device(self.device)
+
+
+class CUDAGraphGradient:
+    """Captures `mean_cost_and_gradient` (indices -> cost, gradient left in the parameters' `.grad`) for a
+    minibatch size as one CUDA graph, then replays it with new indices copied into the captured index buffer.
+    The `.grad` tensors the capture allocated are reused by every replay, so they must never be set to None;
+    a minibatch of another size (the last one of an epoch) runs eagerly into the same buffers."""
+
+    def __init__(self, mean_cost_and_gradient: Callable[[torch.Tensor], torch.Tensor], params: list[nn.Parameter],
+                 index: torch.Tensor, warmup_steps: int = 3) -> None:
+        self.mean_cost_and_gradient, self.params = mean_cost_and_gradient, params
+        self.index = index.clone()
+        # autograd and cuBLAS set themselves up on the first calls, outside any graph, on a side stream
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(warmup_steps):
+                self._clear_gradients()
+                mean_cost_and_gradient(self.index)
+        torch.cuda.current_stream().wait_stream(side)
+        self._clear_gradients()  # so the backward pass in the graph allocates .grad in the graph's memory
+        self.graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(self.graph):
+                self.cost = mean_cost_and_gradient(self.index)
+        except RuntimeError as error:
+            raise RuntimeError(f"cuda_graph: the training step could not be captured as a CUDA graph (it must "
+                               f"not synchronise with the CPU); run without cuda_graph. Cause: {error}") from error
+
+    def _clear_gradients(self) -> None:
+        for param in self.params:
+            param.grad = None
+
+    def __call__(self, index: torch.Tensor) -> torch.Tensor:
+        if index.shape != self.index.shape:
+            for param in self.params:
+                if param.grad is not None:
+                    param.grad.zero_()
+            return self.mean_cost_and_gradient(index)
+        self.index.copy_(index)
+        self.graph.replay()
+        return self.cost
 
 
 class HDPO:
@@ -112,8 +159,6 @@ class HDPO:
                  seed: int = 0, env_id: str | None = None, env_kwargs: dict | None = None) -> None:
         self.config = config or HDPOConfig()
         self.config.validate()
-        if self.config.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError("device cuda requested but torch sees no CUDA device; valid choices here: cpu")
         if self.config.torch_threads:
             torch.set_num_threads(self.config.torch_threads)
         self.problem, self.seed = problem, seed
@@ -141,6 +186,7 @@ class HDPO:
         optimum = problem.reference_costs().get("optimal_cost")
         progress = Progress(TextColumn("[bold]hdpo"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[dev]}"),
                             TimeElapsedColumn(), disable=not progress_bar)
+        gradient = None  # built on the first minibatch: a CUDA graph captures real data
         start = time.perf_counter() - self.train_seconds
         try:
             with progress:
@@ -149,13 +195,13 @@ class HDPO:
                     losses = []
                     # one generator per epoch, so a resumed run shuffles exactly like an uninterrupted one
                     generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-                    for index in torch.randperm(cfg.train_scenarios, generator=generator).split(cfg.batch_size):
-                        loss = problem.cost(self.policy, problem.subset(train, index), cfg.train_ignore_periods).mean()
-                        losses.append(loss.item())
+                    order = torch.randperm(cfg.train_scenarios, generator=generator).to(self.device)
+                    for index in order.split(cfg.batch_size):
+                        if gradient is None:
+                            gradient = self._make_gradient(train, index)
+                        losses.append(gradient(index).item())
                         if not np.isfinite(losses[-1]):  # stop before the update; the last checkpoint stays good
                             raise NonFiniteError(f"HDPO training cost became {losses[-1]} in epoch {self.epoch + 1}")
-                        self.optimizer.zero_grad(set_to_none=True)
-                        loss.backward()
                         if cfg.max_grad_norm:
                             nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
                         self.optimizer.step()
@@ -193,6 +239,23 @@ class HDPO:
             atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
+
+    def _make_gradient(self, train: Any, first_index: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A function of a minibatch's scenario indices that leaves the gradient of its mean training cost in the
+        policy's `.grad` and returns that cost: eager autograd, or a replayed CUDA graph with `cuda_graph`."""
+        cfg, problem, params = self.config, self.problem, list(self.policy.parameters())
+
+        def mean_cost_and_gradient(index: torch.Tensor) -> torch.Tensor:
+            loss = problem.cost(self.policy, problem.subset(train, index), cfg.train_ignore_periods).mean()
+            loss.backward()
+            return loss.detach()
+
+        if not cfg.cuda_graph:
+            def eager(index: torch.Tensor) -> torch.Tensor:
+                self.optimizer.zero_grad(set_to_none=True)
+                return mean_cost_and_gradient(index)
+            return eager
+        return CUDAGraphGradient(mean_cost_and_gradient, params, first_index)
 
     def _schedule_learning_rate(self) -> None:
         """Plateau schedule: decay the learning rate when the dev cost has not improved for lr_patience epochs."""

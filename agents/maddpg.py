@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from appliedrl.agents.base import anneal_linearly, seed_everything
 from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, config_to_dict, make_config
+from appliedrl.agents.config import _check, check_device, config_to_dict, make_config
 from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
 from appliedrl.agents.logger import MetricsLogger
 from appliedrl.agents.trainer import _crossed
@@ -73,7 +73,7 @@ class MADDPGConfig:
         _check(self.activation in ACTIVATIONS, f"activation must be one of: {', '.join(ACTIVATIONS)}")
         _check(self.max_grad_norm >= 0 and self.gumbel_temperature > 0, "max_grad_norm >= 0, gumbel_temperature > 0")
         _check(self.eval_episodes >= 1 and self.eval_freq >= 0, "eval_episodes >= 1 and eval_freq >= 0")
-        _check(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), "device must be cpu or cuda[:N]")
+        check_device(self.device)
 
 
 class MADDPG:

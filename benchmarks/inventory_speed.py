@@ -4,6 +4,7 @@ reference implementation's sizes: 32,768 training scenarios x 50 periods (30 war
 
     python benchmarks/inventory_speed.py --device cpu --minutes 10
     python benchmarks/inventory_speed.py --device cuda --minutes 4 --compile
+    python benchmarks/inventory_speed.py --device cuda --minutes 1 --cuda-graph --set learning_rate=0.01 --set max_grad_norm=1
     python benchmarks/inventory_speed.py --device cpu --minutes 3 --set learning_rate=0.01 --set max_grad_norm=1
 
 `--set` changes any other HDPO setting (learning rate, schedule, ...); the three sizes above that define the
@@ -25,7 +26,7 @@ import torch
 
 import appliedrl  # noqa: F401
 from appliedrl.agents import HDPOConfig
-from appliedrl.agents.config import make_config, parse_assignments
+from appliedrl.agents.config import ConfigError, make_config, parse_assignments
 from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
 
 
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the simulator period")
+    parser.add_argument("--cuda-graph", action="store_true", help="replay each training step as one CUDA graph")
     parser.add_argument("--set", action="append", help="HDPO config override, e.g. --set learning_rate=0.01")
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args()
@@ -43,17 +45,21 @@ def main() -> None:
     fixed = sorted(set(overrides) & {"train_scenarios", "batch_size", "train_periods"})
     if fixed:
         parser.error(f"{', '.join(fixed)} are fixed by this benchmark (32768, 8192, 50)")
-    config = make_config(HDPOConfig, {"device": args.device, "max_seconds": 60 * args.minutes,
-                                      "torch_threads": args.threads, "compile": args.compile, "test_scenarios": 1024,
-                                      "test_periods": 500, "test_ignore_periods": 100, "tensorboard": False},
-                         overrides, agent="hdpo")
+    try:
+        config = make_config(HDPOConfig, {"device": args.device, "max_seconds": 60 * args.minutes,
+                                          "torch_threads": args.threads, "compile": args.compile,
+                                          "cuda_graph": args.cuda_graph, "test_scenarios": 1024,
+                                          "test_periods": 500, "test_ignore_periods": 100, "tensorboard": False},
+                             overrides, agent="hdpo")
+    except ConfigError as error:
+        parser.error(str(error))
     env_kwargs = {"setting": "one_store_lost", "lead_time": 4, "shortage_cost": 9.0}
     agent = make_hdpo_agent(env_kwargs, config, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         summary = agent.learn(Path(tmp), progress_bar=False)
         metrics = pd.read_csv(Path(tmp) / "metrics.csv")
     dev = metrics.dropna(subset=["dev/cost"])
-    result = {"device": args.device, "compile": args.compile, "overrides": overrides,
+    result = {"device": args.device, "compile": args.compile, "cuda_graph": args.cuda_graph, "overrides": overrides,
               "threads": torch.get_num_threads(),
               "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else None,
               "cpu": platform.processor() or platform.machine(), "date": str(date.today()),

@@ -40,6 +40,7 @@ console = Console()
 # a larger step than the reference's 3e-3, made safe by clipping the gradient norm (docs/benchmarks.md, speed).
 config = HDPOConfig(learning_rate=0.01, max_grad_norm=1.0, max_seconds=60 * args.minutes, test_scenarios=4096,
                     test_periods=2000, test_ignore_periods=500)
+torch.manual_seed(0)  # the network's initial weights; HDPO's seed covers the scenarios and the shuffling
 hdpo = HDPO(task, make_policy("mlp", problem), config, seed=0)
 console.print(f"training HDPO (MLP) for up to {args.minutes:g} minutes ...")
 neural = hdpo.learn(OUT / "mlp")

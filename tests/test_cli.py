@@ -72,6 +72,7 @@ def test_list(capsys):
     (["train", "CartPole-v1", "--agent", "ppo", "--set", "n_step=3"], "unknown config key 'n_step' for ppo; valid keys"),
     (["train", "CartPole-v1", "--agent", "ppo", "--set", "n_steps=abc"], "expects int"),
     (["train", "CartPole-v1", "--agent", "ppo", "--env-kw", "gravity=3"], "rejected --env-kw"),
+    (["train", "appliedrl/Inventory-v0", "--agent", "hdpo", "--set", "device=tpu"], "device must be cpu or cuda[:N]"),
     (["train", "CartPole-v1"], "needs ENV_ID and --agent"),
     (["train", "--resume", "/nonexistent"], "not a run folder"),
     (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "unknown baseline 'smart'; valid choices: constant_order, echelon_base_stock, newsvendor, random"),

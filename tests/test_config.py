@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from appliedrl.agents import AGENTS, ConfigError, DQNConfig, PPOConfig
 from appliedrl.agents.config import load_yaml, make_config, parse_assignments
@@ -32,6 +33,8 @@ def test_unknown_key_names_the_valid_keys():
     (["gamma=1.5"], "gamma and gae_lambda"),
     (["vectorization=threads"], "vectorization must be one of"),
     (["n_envs"], "expects key=value"),
+    (["device=gpu"], "device must be cpu or cuda"),
+    (["device=cuda:x"], "device must be cpu or cuda"),
 ])
 def test_bad_values_are_config_errors(pairs, message):
     with pytest.raises(ConfigError, match=message):
@@ -53,3 +56,9 @@ def test_every_recipe_is_a_valid_config_of_its_agent(recipe):
     make_config(cls.Config, load_yaml(recipe), agent=agent_name)  # unknown keys or bad values raise
     assert recipe_for(agent_name, env_id.replace("__", "/")) == recipe
     assert recipe.read_text().startswith("#"), "a recipe's first line says where its values came from"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_a_gpu_says_so():
+    with pytest.raises(ConfigError, match="torch sees no CUDA device; valid choices here: cpu"):
+        make_config(PPOConfig, {"device": "cuda"})

@@ -7,6 +7,7 @@ import dataclasses
 import torch
 from torch import nn
 
+from appliedrl.agents.base import seed_everything
 from appliedrl.agents.hdpo import HDPO, HDPOConfig
 from appliedrl.domains.inventory import optima
 from appliedrl.domains.inventory.policies import make_policy
@@ -95,5 +96,6 @@ def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str
                 raise ValueError(f"{split}_periods={getattr(config, f'{split}_periods')} exceeds the {longest} periods "
                                  f"the demand series allows; lower it with --set {split}_periods=... "
                                  f"(and {split}_ignore_periods)")
+    seed_everything(seed)  # the policy's initial weights come from the run's seed too
     policy = make_policy(config.policy, problem, config.net_arch, config.activation)
     return HDPO(InventoryHDPOProblem(problem, config.device, config.compile), policy, config, seed, env_id, env_kwargs)

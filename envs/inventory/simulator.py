@@ -89,7 +89,9 @@ class InventorySimulator:
         ratio = available / requested.clamp(min=1e-9)
         # a stock-holding node ships at most what is asked; one that holds no stock ships all it has, pro rata
         fill = torch.where(self.holds_stock, ratio.clamp(max=1.0), ratio)
-        shipped = orders * torch.where(self.has_internal_supplier, fill[:, self.supplier_index], torch.ones_like(orders))
+        # index_select, not fill[:, index]: its backward adds with atomics, which a CUDA graph can capture
+        supplier_fill = fill.index_select(1, self.supplier_index)
+        shipped = orders * torch.where(self.has_internal_supplier, supplier_fill, torch.ones_like(orders))
         on_hand = on_hand - shipped @ self.supplies  # each supplier loses what it shipped
         full_pipeline = torch.cat([state.pipeline, torch.zeros_like(on_hand)[..., None]], dim=-1)
         full_pipeline = full_pipeline + shipped[..., None] * self.entry
