@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import appliedrl  # noqa: F401
 from appliedrl.agents.hdpo import HDPO, HDPOConfig
@@ -321,6 +322,52 @@ def test_cuda_graph_option_is_checked():
         make_config(HDPOConfig, {"cuda_graph": True})
     with pytest.raises(ConfigError, match="cuda_graph and compile are alternatives"):
         make_config(HDPOConfig, {"cuda_graph": True, "compile": True, "device": "cuda"})
+
+
+class CaptureUnsafeOps(TorchDispatchMode):
+    """Records the ops (forward and backward) that make the CPU wait for the GPU, or that a CUDA graph cannot
+    capture: reading a value back, data-dependent shapes, and index_put with accumulate (the backward of x[:, i])."""
+
+    WAITS = {"aten._local_scalar_dense", "aten.nonzero", "aten.masked_select", "aten._unique2", "aten.unique_dim",
+             "aten.unique_consecutive", "aten.repeat_interleave", "aten.bincount", "aten.equal", "aten.is_nonzero"}
+
+    def __init__(self):
+        super().__init__()
+        self.found = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = str(func.overloadpacket)
+        accumulate = args[3] if len(args) > 3 else kwargs.get("accumulate", False)
+        if (name in self.WAITS or ("index_put" in name and accumulate)
+                or (name == "aten.index" and any(i is not None and i.dtype == torch.bool for i in args[1]))):
+            self.found.add(name)
+        return func(*args, **kwargs)
+
+
+def test_the_capture_check_catches_what_breaks_a_cuda_graph():
+    x = torch.randn(4, 3, requires_grad=True)
+    with CaptureUnsafeOps() as unsafe:
+        x[:, torch.tensor([0, 0, 1])].sum().backward()
+        x[x > 0].sum().item()
+    assert unsafe.found == {"aten.index_put", "aten.index", "aten._local_scalar_dense"}
+
+
+@pytest.mark.parametrize("setting,policy", [
+    ("one_store_lost", "mlp"), ("one_store_lost", "capped_base_stock"), ("one_store_backlogged", "base_stock"),
+    ("serial", "echelon_base_stock"), ("one_warehouse", "mlp"), ("one_warehouse", "gnn"), ("transshipment", "mlp"),
+    ("real_data_store", "mlp"), ("one_store_lost", "constant"),
+])
+def test_training_step_can_be_captured_as_a_cuda_graph(setting, policy):
+    """What `cuda_graph` replays: the forward and backward pass of a minibatch, with no op that waits on the GPU."""
+    problem = make_problem(setting)
+    task = InventoryHDPOProblem(problem)
+    scenarios = task.sample_scenarios(16, 12, seed=0)
+    net = make_policy(policy, problem)
+    with CaptureUnsafeOps() as unsafe:
+        task.cost(net, task.subset(scenarios, torch.arange(8)), 4).mean().backward()
+    assert unsafe.found == set()
+    assert all(p.grad is not None for p in net.parameters())
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
