@@ -21,7 +21,7 @@ from gymnasium.utils import EzPickle
 from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
-from appliedrl.agents.config import AgentConfig, config_to_dict, make_config
+from appliedrl.agents.config import AgentConfig, config_to_dict, make_loaded_config
 from appliedrl.agents.networks import mask_size
 from appliedrl.agents.normalize import ObservationNormalizer
 from appliedrl.agents.vec_env import (EpisodeTracker, VecStep, VecStepper, action_mask_from_info, check_finite,
@@ -189,7 +189,7 @@ class Agent:
         data = load_file(Path(path))
         if data.get("agent") != cls.name:
             raise ValueError(f"{path} holds a {data.get('agent')!r} agent, not {cls.name!r}")
-        agent = cls(None, make_config(cls.Config, data["config"]), data["seed"],
+        agent = cls(None, make_loaded_config(cls.Config, data["config"]), data["seed"],
                     observation_space=data["observation_space"], action_space=data["action_space"])
         agent.env_id, agent.env_kwargs = data["env_id"], data["env_kwargs"]
         agent._load_header(data)

@@ -105,6 +105,13 @@ def make_config(cls: type[C], *layers: dict[str, Any], agent: str = "") -> C:
     return config
 
 
+def make_loaded_config(cls: type[C], saved: dict[str, Any], *layers: dict[str, Any]) -> C:
+    """The config of an agent loaded to act: a run trained on CUDA acts on the CPU where torch sees no GPU."""
+    if str(saved.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
+        layers = ({"device": "cpu"}, *layers)
+    return make_config(cls, saved, *layers)
+
+
 def _coerce(key: str, value: Any, hint: Any) -> Any:
     """Convert a YAML value to the annotated type (1e5 read as a string by YAML 1.1 becomes 100000)."""
     origin = typing.get_origin(hint)

@@ -25,7 +25,7 @@ from torch import nn
 
 from appliedrl.agents.base import check_observation_batch, seed_everything
 from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, check_device, config_to_dict, make_config
+from appliedrl.agents.config import _check, check_device, config_to_dict, make_loaded_config
 from appliedrl.agents.logger import MetricsLogger
 from appliedrl.agents.vec_env import NonFiniteError
 
@@ -323,8 +323,9 @@ class HDPO:
         state = load_file(Path(path))
         if state.get("agent") != cls.name:
             raise ValueError(f"{path} holds a {state.get('agent')!r} agent, not {cls.name!r}")
-        agent = cls(None, state["policy_module"], make_config(HDPOConfig, state["config"]), state["seed"],
-                    state["env_id"], state["env_kwargs"])
+        # acting needs no CUDA graph (it only replays training steps)
+        config = make_loaded_config(HDPOConfig, state["config"], {"cuda_graph": False})
+        agent = cls(None, state["policy_module"], config, state["seed"], state["env_id"], state["env_kwargs"])
         agent._load_checkpoint(state)
         agent.policy.load_state_dict(agent.best_state)
         return agent

@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from appliedrl.agents.base import anneal_linearly, seed_everything
 from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, check_device, config_to_dict, make_config
+from appliedrl.agents.config import _check, check_device, config_to_dict, make_loaded_config
 from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
 from appliedrl.agents.logger import MetricsLogger
 from appliedrl.agents.trainer import _crossed
@@ -322,7 +322,7 @@ class MADDPG:
         data = load_file(Path(path))
         if data.get("agent") != cls.name:
             raise ValueError(f"{path} holds a {data.get('agent')!r} agent, not {cls.name!r}")
-        agent = cls(None, make_config(MADDPGConfig, data["config"]), data["seed"], data["env_id"], data["env_kwargs"],
+        agent = cls(None, make_loaded_config(MADDPGConfig, data["config"]), data["seed"], data["env_id"], data["env_kwargs"],
                     agents=data["agents"], obs_dims=data["obs_dims"], action_spaces=data["action_spaces"])
         agent.actors.load_state_dict(data["actors"])
         return agent

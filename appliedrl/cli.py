@@ -239,8 +239,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         env_id = args.env
         check_env_id(env_id)
         probe = _construct(lambda: gym.make(env_id, **env_kwargs), env_id, env_kwargs)
-        policy = make_baseline(name, probe.unwrapped, args.seed)
-        probe.close()
+        try:
+            policy = make_baseline(name, probe.unwrapped, args.seed)
+        except ValueError as error:  # a baseline made for another setting
+            raise UsageError(str(error)) from None
+        finally:
+            probe.close()
     else:
         try:
             data = load_file(Path(args.policy))

@@ -77,6 +77,8 @@ def test_list(capsys):
     (["train", "--resume", "/nonexistent"], "not a run folder"),
     (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "unknown baseline 'smart'; valid choices: constant_order, echelon_base_stock, newsvendor, random"),
     (["evaluate", "/nonexistent", "--env", "CartPole-v1"], "baseline:NAME"),
+    (["evaluate", "baseline:newsvendor", "--env", "appliedrl/Inventory-v0", "--env-kw", "setting=one_warehouse"],
+     "the newsvendor baseline is for single-echelon settings (one_store_lost, one_store_backlogged, real_data_store)"),
     (["evaluate", "baseline:random", "--env", "CartPole-v1", "--episodes", "0"], "--episodes must be >= 1"),
 ])
 def test_bad_input_is_one_line_exit_2(args, message, capsys, tmp_path, monkeypatch):

@@ -1,3 +1,5 @@
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -6,6 +8,7 @@ from scipy import stats
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import appliedrl  # noqa: F401
+from appliedrl.agents.checkpoint import checkpoint_path
 from appliedrl.agents.hdpo import HDPO, HDPOConfig
 from appliedrl.domains.inventory.baselines import newsvendor_policy
 from appliedrl.domains.inventory.hdpo_problem import InventoryHDPOProblem
@@ -117,6 +120,11 @@ def test_hdpo_fits_the_base_stock_level_and_reloads(tmp_path):
     loaded = HDPO.load(tmp_path / "run")
     obs = np.array([[3.0, 4.0], [20.0, 0.0]], np.float32)
     np.testing.assert_allclose(loaded.predict(obs), agent.predict(obs))
+    if not torch.cuda.is_available():  # a run trained with CUDA graphs acts on a machine without a GPU
+        saved = torch.load(checkpoint_path(tmp_path / "run"), weights_only=False)
+        saved["config"].update(device="cuda", cuda_graph=True)
+        torch.save(saved, tmp_path / "gpu.pt")
+        np.testing.assert_allclose(HDPO.load(tmp_path / "gpu.pt").predict(obs), agent.predict(obs))
 
 
 def test_env_checkers_and_vector_env():
@@ -145,10 +153,17 @@ def test_env_checkers_and_vector_env():
     ({"shortage_cost": -2}, "shortage_cost=-2 is invalid"),
     ({"setting": "two_stores"}, "valid settings: one_store_lost"),
     ({"n_stores": 3, "setting": "serial"}, "exactly one store"),
+    ({"lead_time": True}, "lead_time=True is invalid"),
+    ({"shortage_cost": float("inf")}, "shortage_cost=inf is invalid: must be finite"),
+    ({"demand_std": 2.0}, "demand_std does not apply to one_store_lost"),
+    ({"max_order": "lots"}, "max_order='lots' is invalid"),
+    ({"periods": 2.5}, "periods=2.5 is invalid: must be an integer"),
+    ({"problem_seed": -1}, "problem_seed=-1 is invalid"),
+    ({"reorder_point": 3}, "unknown parameter 'reorder_point' for appliedrl/Inventory-v0; valid: setting, lead_time"),
 ])
 def test_invalid_parameters_say_which_and_why(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        make_problem(**kwargs)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gym.make("appliedrl/Inventory-v0", **kwargs)
 
 
 def test_ppo_trains_on_the_native_vector_env(tiny_ppo_config):
@@ -179,6 +194,12 @@ def test_transshipment_centre_passes_everything_on_and_hdpo_stays_above_the_pool
     s = InventoryState(torch.tensor([[0.0, 0.0, 9.0]]), torch.zeros(1, 3, 2))
     s, cost = sim.step(s, torch.tensor([[1.0, 2.0, 4.0]]), torch.zeros(1, 2))
     assert s.pipeline[0, :2, 0].tolist() == [3.0, 6.0] and s.on_hand[0, 2].item() == 0.0  # all 9 shipped, 1:2
+    s = InventoryState(torch.tensor([[0.0, 0.0, 9.0]]), torch.zeros(1, 3, 2))
+    orders = torch.tensor([[0.0, 0.0, 4.0]], requires_grad=True)
+    s, cost = sim.step(s, orders, torch.zeros(1, 2))
+    assert s.pipeline[0, :2, 0].tolist() == [4.5, 4.5] and s.on_hand[0, 2].item() == 0.0  # nobody asked: halves
+    s.pipeline.sum().backward()
+    assert orders.grad.abs().max() <= 1.0  # not available / 1e-9 through the proportional shares
     config = HDPOConfig(batch_size=512, train_scenarios=1024, dev_scenarios=512, dev_periods=60, dev_ignore_periods=20,
                         test_scenarios=256, test_periods=200, test_ignore_periods=50, max_epochs=10, eval_every=5,
                         tensorboard=False)
@@ -253,6 +274,10 @@ def test_real_data_store_trains_on_windows_of_the_synthetic_series(tmp_path):
     assert np.isfinite(summary["test_cost"])
     with pytest.raises(ValueError, match="test_periods=2000 exceeds"):
         make_hdpo_agent({"setting": "real_data_store"}, HDPOConfig(), seed=0)
+    short = HDPOConfig(train_periods=30, train_ignore_periods=5, dev_periods=40, dev_ignore_periods=5,
+                       test_periods=30, test_ignore_periods=5)
+    with pytest.raises(ValueError, match="dev_periods=40 exceeds the 31 periods the test part of the demand series"):
+        make_hdpo_agent({"setting": "real_data_store", "split": "test"}, short, seed=0)
 
 
 @pytest.mark.parametrize("content,message", [
@@ -263,6 +288,8 @@ def test_real_data_store_trains_on_windows_of_the_synthetic_series(tmp_path):
     ("date,demand\n2024-01-01,3\n2024-01-08,\n", "column 'demand', row 1: missing value"),
     ("date,demand\n2024-01-01,3\nsoon,4\n", "column 'date', row 1: 'soon' is not a date"),
     ("date,store,demand\n2024-01-01,A,3\n2024-01-01,B,4\n", "holds 2 stores; choose one with store="),
+    ("date,demand\n2024-01-01,3\n2024-01-08,inf\n", "column 'demand', row 1: 'inf' is not a finite number"),
+    ("", "not a readable CSV file"),
 ])
 def test_demand_file_errors_name_file_column_and_row(tmp_path, content, message):
     from appliedrl.envs.inventory.demand_data import load_demand
@@ -282,6 +309,14 @@ def test_demand_loader_reads_the_shipped_synthetic_data():
     assert len(frame) == 156 and frame["date"].is_monotonic_increasing and (frame["demand"] >= 0).all()
     with pytest.raises(ValueError, match="no store 'X'"):
         load_demand(SYNTHETIC_DEMAND, store="X")
+
+
+def test_a_numeric_store_id_matches_the_file_s_text(tmp_path):
+    from appliedrl.envs.inventory.demand_data import load_demand
+
+    path = tmp_path / "sales.csv"
+    path.write_text("date,store,demand\n2024-01-01,101,3\n2024-01-08,101,4\n2024-01-01,102,5\n2024-01-08,102,6\n")
+    assert load_demand(path, store=101)["demand"].tolist() == [3.0, 4.0]
 
 
 def test_dqn_trains_on_a_discretised_order_grid():
@@ -423,10 +458,25 @@ def test_hdpo_with_cuda_graph_trains_like_eager(tmp_path):
 def test_hdpo_runs_with_the_same_seed_start_from_the_same_policy():
     from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
 
-    def weights(seed):
-        torch.manual_seed(seed + 1000)  # whatever the global generator held before, the run's seed decides
+    def weights(seed, global_seed):
+        torch.manual_seed(global_seed)  # whatever the global generator held before, the run's seed decides
         agent = make_hdpo_agent({"setting": "one_store_lost"}, HDPOConfig(), seed)
         return torch.cat([p.detach().flatten() for p in agent.policy.parameters()])
 
-    assert torch.equal(weights(0), weights(0))
-    assert not torch.equal(weights(0), weights(1))
+    assert torch.equal(weights(0, global_seed=1), weights(0, global_seed=2))
+    assert not torch.equal(weights(0, global_seed=1), weights(1, global_seed=1))
+
+
+def test_an_optimum_is_reported_only_where_it_is_known_and_positive():
+    def references(**params):
+        return InventoryHDPOProblem(make_problem(**params)).reference_costs()
+
+    assert references(setting="one_store_backlogged", lead_time=4)["optimal_cost"] == pytest.approx(6.2788, abs=1e-3)
+    with pytest.warns(UserWarning, match="ignores demand clipped at 0"):
+        assert references(setting="one_store_backlogged", demand_mean=1, demand_std=2) == {}
+    with pytest.warns(UserWarning, match="over the exact DP's limit"):
+        assert references(setting="one_store_lost", lead_time=6) == {}
+    assert references(setting="one_store_lost", shortage_cost=0) == {}  # never order: the optimum costs 0
+    assert references(setting="one_store_backlogged", demand_std=0) == {}
+    assert references(setting="transshipment", shortage_cost=0) == {}
+    assert references(setting="transshipment")["lower_bound"] > 0

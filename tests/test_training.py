@@ -136,6 +136,19 @@ def test_loaded_agent_predicts_like_the_trained_one(tmp_path, tiny_ppo_config):
         DQN.load(tmp_path / "model.pt")
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA run loads on the GPU where there is one")
+def test_a_run_trained_on_cuda_acts_on_the_cpu_without_a_gpu(tmp_path, tiny_ppo_config):
+    agent = PPO("Pendulum-v1", tiny_ppo_config, seed=0)
+    agent.save(tmp_path / "model.pt")
+    saved = torch.load(tmp_path / "model.pt", weights_only=False)
+    saved["config"]["device"] = "cuda"  # as written on a GPU machine
+    torch.save(saved, tmp_path / "gpu.pt")
+    loaded = PPO.load(tmp_path / "gpu.pt")
+    assert loaded.config.device == "cpu"
+    obs = np.zeros((2, 3), np.float32)
+    np.testing.assert_array_equal(agent.predict(obs), loaded.predict(obs))
+
+
 def test_predict_names_expected_shape(tiny_ppo_config):
     agent = PPO("CartPole-v1", tiny_ppo_config, seed=0)
     assert agent.predict(np.zeros(4)).shape == ()

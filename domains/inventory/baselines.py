@@ -57,7 +57,8 @@ def newsvendor_level(problem: InventoryProblem, store: int, periods: int) -> flo
 def newsvendor_policy(problem: InventoryProblem) -> BaseStockPolicy:
     """Base-stock at every store with the newsvendor level over its lead time + 1 periods (single-echelon only)."""
     if problem.n_nodes != problem.n_stores:
-        raise ValueError(f"the newsvendor baseline is for single-echelon settings, not {problem.setting}")
+        raise ValueError(f"the newsvendor baseline is for single-echelon settings (one_store_lost, "
+                         f"one_store_backlogged, real_data_store), not {problem.setting}")
     levels = torch.tensor([newsvendor_level(problem, s, problem.lead_times[s] + 1) for s in range(problem.n_stores)])
     return BaseStockPolicy(problem, levels)
 

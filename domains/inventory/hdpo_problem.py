@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import torch
 from torch import nn
@@ -12,7 +13,7 @@ from appliedrl.agents.hdpo import HDPO, HDPOConfig
 from appliedrl.domains.inventory import optima
 from appliedrl.domains.inventory.policies import make_policy
 from appliedrl.envs.inventory import InventoryProblem, InventorySimulator, InventoryState, make_problem
-from appliedrl.envs.inventory.problem import HISTORY
+from appliedrl.envs.inventory.env import problem_from_env_kwargs
 
 
 @dataclasses.dataclass
@@ -56,27 +57,44 @@ class InventoryHDPOProblem:
         optimum = optimal_cost(self.problem)
         if optimum is not None:
             costs["optimal_cost"] = optimum
-        if self.problem.setting == "transshipment" and len(set(self.problem.shortage_costs)) == 1:
-            p = self.problem
+        p = self.problem
+        one_penalty = len(set(p.shortage_costs)) == 1
+        if p.setting == "transshipment" and one_penalty and p.shortage_costs[0] > 0 and p.holding_costs[0] > 0:
             costs["lower_bound"] = optima.pooled_newsvendor_bound(
                 list(p.demand_means), list(p.demand_stds), p.demand_correlation,
                 p.lead_times[-1] + p.lead_times[0] + 1, p.shortage_costs[0], p.holding_costs[0])
-        return costs
+        return {name: cost for name, cost in costs.items() if cost > 0}  # a gap to a zero cost is undefined
+
+
+CLIPPED_DEMAND_LIMIT = 1e-3  # the backlogged closed form ignores demand clipped at 0: report it below this mass
 
 
 def optimal_cost(problem: InventoryProblem) -> float | None:
     """Known optimal average cost per period: dynamic programming for one lost-sales store (Poisson demand),
     the closed form for one backlogged store (Normal demand), the published Clark-Scarf values for the serial
-    system with its default parameters; None where none is known."""
+    system with its default parameters; None where none is known or it does not apply (a warning says why)."""
+    if problem.setting not in ("one_store_lost", "one_store_backlogged"):
+        if problem.setting == "serial" and _is_default_serial(problem):
+            return optima.SERIAL_TABLE.get((problem.lead_times[0], problem.shortage_costs[0]))
+        return None
+    mean, std, lead = problem.demand_means[0], problem.demand_stds[0], problem.lead_times[0]
+    p, h = problem.shortage_costs[0], problem.holding_costs[0]
+    if p <= 0 or h <= 0:
+        return None  # nothing to trade off: the optimum costs 0
     if problem.setting == "one_store_lost":
-        return optima.lost_sales_optimal_cost(problem.demand_means[0], problem.lead_times[0],
-                                              problem.shortage_costs[0], problem.holding_costs[0])
-    if problem.setting == "one_store_backlogged":
-        return optima.backlogged_optimal(problem.demand_means[0], problem.demand_stds[0], problem.lead_times[0],
-                                         problem.shortage_costs[0], problem.holding_costs[0])[1]
-    if problem.setting == "serial" and _is_default_serial(problem):
-        return optima.SERIAL_TABLE.get((problem.lead_times[0], problem.shortage_costs[0]))
-    return None
+        try:
+            return optima.lost_sales_optimal_cost(mean, lead, p, h)
+        except optima.TooLargeForDP as error:
+            warnings.warn(f"no optimum reported for this instance: {error}", stacklevel=2)
+            return None
+    from scipy.stats import norm  # imported here: scipy.stats is slow to import
+
+    clipped = norm.cdf(-mean / std) if std > 0 else 0.0
+    if clipped > CLIPPED_DEMAND_LIMIT:
+        warnings.warn(f"no optimum reported: the closed form ignores demand clipped at 0, which is {clipped:.2%} of "
+                      f"Normal({mean:g}, {std:g}) here (reported up to {CLIPPED_DEMAND_LIMIT:.1%})", stacklevel=2)
+        return None
+    return optima.backlogged_optimal(mean, std, lead, p, h)[1] if std > 0 else None
 
 
 def _is_default_serial(problem: InventoryProblem) -> bool:
@@ -86,15 +104,14 @@ def _is_default_serial(problem: InventoryProblem) -> bool:
 
 def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str = "appliedrl/Inventory-v0") -> HDPO:
     """An HDPO agent for the instance `env_kwargs` describes (the keyword arguments of appliedrl/Inventory-v0)."""
-    params = {k: v for k, v in env_kwargs.items() if k not in ("periods", "ignore_periods", "max_order", "order_levels")}
-    seed_param = params.pop("problem_seed", 0)
-    problem = make_problem(**params, seed=seed_param)
+    problem = problem_from_env_kwargs(**env_kwargs)  # HDPO sets its own horizons: the env's options go unused
     if problem.demand_series:
-        longest = len(problem.demand_series) - HISTORY
+        first, end = problem.window_range()
+        part = f"the {problem.split} part of the demand series" if problem.split else "the demand series"
         for split in ("train", "dev", "test"):
-            if getattr(config, f"{split}_periods") > longest:
-                raise ValueError(f"{split}_periods={getattr(config, f'{split}_periods')} exceeds the {longest} periods "
-                                 f"the demand series allows; lower it with --set {split}_periods=... "
+            if getattr(config, f"{split}_periods") > end - first:
+                raise ValueError(f"{split}_periods={getattr(config, f'{split}_periods')} exceeds the {end - first} "
+                                 f"periods {part} allows; lower it with --set {split}_periods=... "
                                  f"(and {split}_ignore_periods)")
     seed_everything(seed)  # the policy's initial weights come from the run's seed too
     policy = make_policy(config.policy, problem, config.net_arch, config.activation)

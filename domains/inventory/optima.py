@@ -35,6 +35,10 @@ SERIAL_TABLE: dict[tuple[int, float], float] = {
 MAX_STATE_ACTIONS = 10_000_000  # keeps one value-iteration sweep within a few hundred MB
 
 
+class TooLargeForDP(ValueError):
+    """The exact dynamic program of this instance has more than MAX_STATE_ACTIONS state-action pairs."""
+
+
 def _check_positive(**params: float) -> None:
     for name, value in params.items():
         if not (math.isfinite(value) and value > 0):
@@ -73,7 +77,7 @@ def _lost_sales_dp(demand_mean: float, lead_time: int, shortage_cost: float,
     max_order = min(int(poisson.ppf(1 - 1e-4, demand_mean)), max_position)
     n_state_actions = (max_position + 1) * (max_order + 1) ** lead_time
     if n_state_actions > MAX_STATE_ACTIONS:
-        raise ValueError(f"lead_time={lead_time} with demand_mean={demand_mean} needs {n_state_actions:,} "
+        raise TooLargeForDP(f"lead_time={lead_time} with demand_mean={demand_mean} needs {n_state_actions:,} "
                          f"state-action pairs, over the exact DP's limit of {MAX_STATE_ACTIONS:,}")
     return _relative_value_iteration(float(demand_mean), int(lead_time), float(shortage_cost), float(holding_cost),
                                      max_position, max_order)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+
 def load_demand(path: str | Path, store: str | None = None) -> pd.DataFrame:
     """The file's rows for `store` (or its only store) as a DataFrame with `date` (datetime) and `demand` (float),
     sorted by date."""
@@ -18,7 +19,10 @@ def load_demand(path: str | Path, store: str | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"demand file {path} does not exist")
     if path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: not a readable CSV file ({error})") from None
     elif path.suffix.lower() in (".parquet", ".pq"):
         try:
             frame = pd.read_parquet(path).astype(str)
@@ -29,6 +33,8 @@ def load_demand(path: str | Path, store: str | None = None) -> pd.DataFrame:
     for column in ("date", "demand"):
         if column not in frame.columns:
             raise ValueError(f"{path}: missing column {column!r} (columns: {', '.join(frame.columns)})")
+    if store is not None:
+        store = str(store)  # `store=101` on the command line arrives as a number; the column is read as text
     if "store" in frame.columns:
         stores = sorted(frame["store"].unique())
         if store is None and len(stores) > 1:
@@ -47,6 +53,8 @@ def load_demand(path: str | Path, store: str | None = None) -> pd.DataFrame:
             raise ValueError(f"{path}: column 'demand', row {row}: missing value")
         if np.isnan(value):
             raise ValueError(f"{path}: column 'demand', row {row}: {text!r} is not a number")
+        if not np.isfinite(value):
+            raise ValueError(f"{path}: column 'demand', row {row}: {text!r} is not a finite number")
         if value < 0:
             raise ValueError(f"{path}: column 'demand', row {row}: negative demand {value:g}")
     dates = pd.to_datetime(frame["date"], errors="coerce")

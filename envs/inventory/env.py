@@ -11,6 +11,7 @@ store after the first `ignore_periods`, the figure the literature reports.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import gymnasium as gym
@@ -22,6 +23,31 @@ from gymnasium.vector.utils import batch_space
 
 from appliedrl.envs.inventory.problem import InventoryProblem, make_problem
 from appliedrl.envs.inventory.simulator import InventorySimulator
+
+
+def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
+                            max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0,
+                            **params: Any) -> InventoryProblem:
+    """The problem the env's keyword arguments describe, after checking the env's own options (their ranges are
+    checked where they are used) and that every other keyword is a `make_problem` parameter."""
+    valid = [name for name in inspect.signature(make_problem).parameters if name != "seed"]
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r} for appliedrl/Inventory-v0; valid: "
+                         f"{', '.join(valid + list(ENV_OPTIONS))}")
+    for name, value in (("periods", periods), ("ignore_periods", ignore_periods), ("order_levels", order_levels),
+                        ("problem_seed", problem_seed)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name}={value!r} is invalid: must be an integer")
+    if problem_seed < 0:
+        raise ValueError(f"problem_seed={problem_seed} is invalid: must be >= 0")
+    if max_order is not None and (isinstance(max_order, bool) or not isinstance(max_order, (int, float, np.number))
+                                  or not np.isfinite(max_order)):
+        raise ValueError(f"max_order={max_order!r} is invalid: must be a finite number > 0")
+    return make_problem(setting, seed=problem_seed, **params)
+
+
+ENV_OPTIONS = ("periods", "ignore_periods", "max_order", "order_levels", "problem_seed")
 
 
 def _spaces(problem: InventoryProblem, max_order: float | None, order_levels: int) -> tuple[spaces.Box, spaces.Space, float]:
@@ -102,7 +128,8 @@ class InventoryEnv(gym.Env):
 
     def __init__(self, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
                  max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0, **params: Any) -> None:
-        self.problem = make_problem(setting, seed=problem_seed, **params)
+        self.problem = problem_from_env_kwargs(setting, periods, ignore_periods, max_order, order_levels,
+                                               problem_seed, **params)
         self.observation_space, self.action_space, self.max_order = _spaces(self.problem, max_order, order_levels)
         self.order_levels = order_levels
         self._episodes = _Episodes(self.problem, 1, periods, ignore_periods)
@@ -129,7 +156,8 @@ class InventoryVectorEnv(VectorEnv):
     def __init__(self, num_envs: int, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
                  max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0, **params: Any) -> None:
         self.num_envs = num_envs
-        self.problem = make_problem(setting, seed=problem_seed, **params)
+        self.problem = problem_from_env_kwargs(setting, periods, ignore_periods, max_order, order_levels,
+                                               problem_seed, **params)
         self.single_observation_space, self.single_action_space, self.max_order = _spaces(
             self.problem, max_order, order_levels)
         self.order_levels = order_levels

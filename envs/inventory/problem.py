@@ -8,6 +8,7 @@ external supplier. Every keyword argument overrides the setting's default; inval
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -90,12 +91,11 @@ class InventoryProblem:
         if self.demand_distribution == "poisson":
             demand = rng.poisson(means, size=(n_scenarios, periods, self.n_stores))
         else:
-            stds = np.asarray(self.demand_stds)
             corr = np.full((self.n_stores, self.n_stores), self.demand_correlation)
             np.fill_diagonal(corr, 1.0)
-            cov = corr * np.outer(stds, stds)
-            demand = rng.multivariate_normal(means, cov, size=(n_scenarios, periods), method="cholesky")
-            demand = np.maximum(demand, 0.0)
+            # correlated standard normals, then scaled: unlike the covariance's Cholesky factor, this allows std 0
+            normals = rng.standard_normal((n_scenarios, periods, self.n_stores)) @ np.linalg.cholesky(corr).T
+            demand = np.maximum(means + normals * np.asarray(self.demand_stds), 0.0)
         return torch.as_tensor(demand, dtype=torch.float32)
 
 
@@ -128,14 +128,13 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
     (real_data_store) keeps windows inside the train, dev or test part of the series (`split_bounds`)."""
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r}; valid settings: {', '.join(SETTINGS)}")
-    _check_optional("lead_time", lead_time, lambda v: isinstance(v, (int, np.integer)) and v >= 1,
+    _check_optional("lead_time", lead_time, lambda v: _is_integer(v) and v >= 1,
                     "must be an integer >= 1 (orders arrive at the start of a later period)")
-    _check_optional("holding_cost", holding_cost, lambda v: v >= 0, "must be >= 0")
-    _check_optional("shortage_cost", shortage_cost, lambda v: v >= 0, "must be >= 0")
-    _check_optional("demand_mean", demand_mean, lambda v: v > 0, "must be > 0")
-    _check_optional("demand_std", demand_std, lambda v: v >= 0, "must be >= 0")
-    _check_optional("n_stores", n_stores, lambda v: isinstance(v, (int, np.integer)) and v >= 1,
-                    "must be an integer >= 1")
+    _check_optional("holding_cost", holding_cost, lambda v: math.isfinite(v) and v >= 0, "must be finite and >= 0")
+    _check_optional("shortage_cost", shortage_cost, lambda v: math.isfinite(v) and v >= 0, "must be finite and >= 0")
+    _check_optional("demand_mean", demand_mean, lambda v: math.isfinite(v) and v > 0, "must be finite and > 0")
+    _check_optional("demand_std", demand_std, lambda v: math.isfinite(v) and v >= 0, "must be finite and >= 0")
+    _check_optional("n_stores", n_stores, lambda v: _is_integer(v) and v >= 1, "must be an integer >= 1")
     if setting != "real_data_store" and (demand_file is not None or store is not None or split is not None):
         raise ValueError(f"demand_file, store and split belong to setting real_data_store, not {setting}")
     if split is not None and split not in SPLITS:
@@ -144,12 +143,14 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
         raise ValueError(f"n_stores={n_stores} is invalid: setting {setting} has exactly one store")
     p = 9.0 if shortage_cost is None else float(shortage_cost)
     h = 1.0 if holding_cost is None else float(holding_cost)
+    if setting == "one_store_lost" and demand_std is not None:
+        raise ValueError("demand_std does not apply to one_store_lost: its demand is Poisson, with std sqrt(mean)")
     if setting in ("one_store_lost", "one_store_backlogged"):
         lost = setting == "one_store_lost"
-        return InventoryProblem(
-            setting, 1, (4 if lead_time is None else int(lead_time),), (h,), (p,), (-1,), lost,
-            "poisson" if lost else "normal", (5.0 if demand_mean is None else float(demand_mean),),
-            (1.6 if demand_std is None else float(demand_std),))
+        mean = 5.0 if demand_mean is None else float(demand_mean)
+        std = math.sqrt(mean) if lost else 1.6 if demand_std is None else float(demand_std)
+        return InventoryProblem(setting, 1, (4 if lead_time is None else int(lead_time),), (h,), (p,), (-1,), lost,
+                                "poisson" if lost else "normal", (mean,), (std,))
     if setting == "serial":
         store_h = h if holding_cost is not None else SERIAL_HOLDING_COSTS[0]
         return InventoryProblem(
@@ -161,9 +162,10 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
                                   demand_std, seed)
     # one_warehouse and transshipment: heterogeneous stores drawn from the paper's ranges
     n = 3 if n_stores is None else int(n_stores)
+    # every parameter is drawn, given or not, so overriding one leaves the others as they were
     rng = np.random.default_rng(seed)
-    means = rng.uniform(2.5, 7.5, n) if demand_mean is None else np.full(n, float(demand_mean))
-    cvs = rng.uniform(0.25, 0.5, n)
+    drawn_means, cvs = rng.uniform(2.5, 7.5, n), rng.uniform(0.25, 0.5, n)
+    means = drawn_means if demand_mean is None else np.full(n, float(demand_mean))
     stds = means * cvs if demand_std is None else np.full(n, float(demand_std))
     if setting == "transshipment":
         # a centre that holds no stock ships everything that arrives to the stores the same period; backlog
@@ -171,9 +173,10 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
         return InventoryProblem(
             setting, n, (*map(int, store_lead), 3), (*([h] * n), 0.0), (p,) * n, (*([n] * n), -1), False,
             "normal", tuple(map(float, means)), tuple(map(float, stds)), 0.5, (*([True] * n), False))
-    store_lead = rng.integers(2, 4, n) if lead_time is None else np.full(n, int(lead_time))
-    store_h = rng.uniform(0.7, 1.3, n) if holding_cost is None else np.full(n, h)
-    store_p = rng.uniform(6.3, 11.7, n) if shortage_cost is None else np.full(n, p)
+    drawn_lead, drawn_h, drawn_p = rng.integers(2, 4, n), rng.uniform(0.7, 1.3, n), rng.uniform(6.3, 11.7, n)
+    store_lead = drawn_lead if lead_time is None else np.full(n, int(lead_time))
+    store_h = drawn_h if holding_cost is None else np.full(n, h)
+    store_p = drawn_p if shortage_cost is None else np.full(n, p)
     return InventoryProblem(
         setting, n, (*map(int, store_lead), 3), (*map(float, store_h), 0.3), tuple(map(float, store_p)),
         (*([n] * n), -1), True, "normal", tuple(map(float, means)), tuple(map(float, stds)), 0.5)
@@ -207,6 +210,10 @@ def _real_data_problem(demand_file: str | None, store: str | None, split: str | 
         "real_data_store", 1, (lead,), (h,), (p,), (-1,), True, "data", (mean,), (float(fitted.std()),),
         demand_series=tuple(map(float, series)),
         series_week=tuple(int(w) for w in frame["date"].dt.isocalendar().week), split=split, demand_file=str(path))
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _check_optional(name: str, value: Any, valid: Any, why: str) -> None:

@@ -5,7 +5,7 @@ Timing of one period (as in Alvo, Russo & Kanoria's reference code):
 2. the policy observes on-hand stock and pipelines and orders for every node;
 3. each upstream node ships its children's orders from its on-hand stock, scaled down proportionally when they
    exceed it (a node that holds no stock, transshipment's centre, ships everything it has in proportion to the
-   orders); the top node's orders go to an unlimited external supplier; shipments enter the receiving node's
+   orders, in equal shares when nobody orders); the top node's orders go to an unlimited external supplier; shipments enter the receiving node's
    pipeline and arrive L periods later, at the start of that period;
 4. stores serve demand from on-hand stock; unmet demand is lost or backlogged;
 5. cost: stores pay h on leftover stock and p on unmet demand; upstream nodes pay h on on-hand stock after
@@ -57,6 +57,8 @@ class InventorySimulator:
         for c, u in internal:
             self.supplies[c, u] = 1.0
         self.holds_stock = torch.tensor(problem.holds_stock, device=self.device)
+        self.has_stockless_node = not all(problem.holds_stock)
+        self.n_children = self.supplies.sum(0).clamp(min=1.0)
         self.has_internal_supplier = torch.tensor([u >= 0 for u in problem.supplier], device=self.device)
         self.supplier_index = torch.tensor([max(u, 0) for u in problem.supplier], device=self.device)
         self.n_stores = problem.n_stores
@@ -92,6 +94,11 @@ class InventorySimulator:
         # index_select, not fill[:, index]: its backward adds with atomics, which a CUDA graph can capture
         supplier_fill = fill.index_select(1, self.supplier_index)
         shipped = orders * torch.where(self.has_internal_supplier, supplier_fill, torch.ones_like(orders))
+        if self.has_stockless_node:  # asked for nothing, a node that holds no stock ships in equal shares
+            idle = ~self.holds_stock & (requested <= 0)
+            equal_share = (available / self.n_children).index_select(1, self.supplier_index)
+            shipped = torch.where(idle.index_select(1, self.supplier_index) & self.has_internal_supplier,
+                                  equal_share, shipped)
         on_hand = on_hand - shipped @ self.supplies  # each supplier loses what it shipped
         full_pipeline = torch.cat([state.pipeline, torch.zeros_like(on_hand)[..., None]], dim=-1)
         full_pipeline = full_pipeline + shipped[..., None] * self.entry
