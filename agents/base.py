@@ -22,7 +22,7 @@ from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
 from appliedrl.agents.config import AgentConfig, config_to_dict, make_loaded_config
-from appliedrl.agents.networks import mask_size
+from appliedrl.agents.networks import UnsupportedSpaceError, mask_size
 from appliedrl.agents.normalize import ObservationNormalizer
 from appliedrl.agents.vec_env import (EpisodeTracker, VecStep, VecStepper, action_mask_from_info, check_finite,
                                       make_vec_env)
@@ -83,7 +83,7 @@ class Agent:
             raise ValueError("give an env, or both observation_space and action_space")
         if not isinstance(action_space, self.supported_actions):
             names = ", ".join(s.__name__ for s in self.supported_actions)
-            raise TypeError(f"{self.name} does not support action space {action_space}; supported: {names}")
+            raise UnsupportedSpaceError(f"{self.name} does not support action space {action_space}; supported: {names}")
         self.observation_space, self.action_space = observation_space, action_space
         self.mask_dim = mask_size(action_space)
         self.device = torch.device(self.config.device)
@@ -92,6 +92,7 @@ class Agent:
         # The agent's own random streams, so that two agents in one process do not disturb each other.
         self.rng = np.random.default_rng(seed)
         self.torch_rng = torch.Generator(self.device).manual_seed(seed)
+        self.seed_actions(seed + 1)
         self.build()
         if self.envs is not None:
             self.n_envs = self.envs.num_envs
@@ -155,6 +156,12 @@ class Agent:
         return step
 
     # --- inference -----------------------------------------------------------------------------------------
+    def seed_actions(self, seed: int) -> None:
+        """Restart the random streams of stochastic `predict` calls, which never draw on training's streams;
+        `evaluate` does this with its seed, so an evaluation repeats and leaves training unchanged."""
+        self.act_rng = np.random.default_rng(seed)
+        self.act_torch_rng = torch.Generator(self.device).manual_seed(seed)
+
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
         """Actions for one observation or a batch; `mask` flags the legal actions (True/1 = allowed)."""
         batch, single = check_observation_batch(obs, self.observation_space.shape)

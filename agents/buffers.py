@@ -90,6 +90,8 @@ class SumTree:
         return float(self.tree[1])
 
     def update(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        if len(indices) == 0:  # e.g. a vector step in which every env was resetting
+            return
         nodes = np.asarray(indices) + self.size
         self.tree[nodes] = priorities
         nodes = np.unique(nodes // 2)

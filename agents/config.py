@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import torch
 import yaml
 
+from appliedrl.agents.networks import ACTIVATIONS
 from appliedrl.agents.vec_env import VECTORIZATIONS
 
 
@@ -61,6 +62,13 @@ def check_device(device: str) -> None:
                               f"here: cpu, cuda, cuda:0 to cuda:{count - 1}")
 
 
+def check_network(net_arch: list[int], activation: str) -> None:
+    """Raise ConfigError unless net_arch lists positive layer widths and activation is one the networks know."""
+    _check(all(isinstance(width, int) and width >= 1 for width in net_arch),
+           f"net_arch must list layer widths >= 1, e.g. [64, 64]; got {net_arch}")
+    _check(activation in ACTIVATIONS, f"activation must be one of: {', '.join(ACTIVATIONS)}")
+
+
 def field_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
@@ -83,7 +91,12 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {getattr(error, 'problem', error)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of key: value")
     return data

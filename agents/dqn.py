@@ -2,7 +2,8 @@
 
 Optional dueling head (Q = V + A − mean A), n-step returns and prioritized replay; Huber loss; linear epsilon
 schedule; hard or Polyak target updates. Action masks are respected both when acting and in the target's argmax.
-Hyperparameter names and defaults follow Stable-Baselines3's DQN.
+Hyperparameter names and defaults follow Stable-Baselines3's DQN; one difference: with `tau` < 1 the Polyak
+update follows every gradient step (as in CleanRL's and most Rainbow code), not every `target_update_interval`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch.nn import functional as F
 
 from appliedrl.agents.base import Agent
 from appliedrl.agents.buffers import ReplayBuffer
-from appliedrl.agents.config import AgentConfig, _check
+from appliedrl.agents.config import AgentConfig, _check, check_network
 from appliedrl.agents.networks import MASKED_LOGIT, flat_dim, flatten_parameters, mlp
 from appliedrl.agents.normalize import ObservationNormalizer
 from appliedrl.agents.vec_env import action_mask_from_info
@@ -39,7 +40,7 @@ class DQNConfig(AgentConfig):
     exploration_fraction: float = 0.1
     exploration_initial_eps: float = 1.0
     exploration_final_eps: float = 0.05
-    max_grad_norm: float = 10.0
+    max_grad_norm: float = 10.0  # 0 = no clipping
     double_q: bool = True  # False: vanilla DQN target (max of the target network)
     dueling: bool = False
     n_step: int = 1
@@ -58,6 +59,14 @@ class DQNConfig(AgentConfig):
         _check(self.gradient_steps >= 1 or self.gradient_steps == -1, "gradient_steps must be >= 1 or -1")
         _check(self.n_step >= 1, "n_step must be >= 1")
         _check(0 <= self.exploration_fraction <= 1, "exploration_fraction must be in [0, 1]")
+        _check(0 <= self.exploration_final_eps <= 1 and 0 <= self.exploration_initial_eps <= 1,
+               "exploration_initial_eps and exploration_final_eps must be in [0, 1]")
+        _check(0 <= self.gamma <= 1, "gamma must be in [0, 1]")
+        _check(self.learning_rate > 0 and self.max_grad_norm >= 0, "learning_rate must be > 0, max_grad_norm >= 0")
+        _check(0 <= self.prioritized_alpha and 0 <= self.prioritized_beta0 <= 1,
+               "prioritized_alpha must be >= 0 and prioritized_beta0 in [0, 1]")
+        check_network(self.net_arch, self.activation)
+        _check(not self.dueling or len(self.net_arch) >= 1, "dueling needs at least one hidden layer in net_arch")
 
 
 class QNetwork(nn.Module):
@@ -117,12 +126,13 @@ class DQN(Agent):
         greedy = masked(self.q_net(obs.flatten(1)), mask).argmax(-1).cpu().numpy() + int(self.action_space.start)
         if deterministic:
             return greedy
-        explore = self.rng.random(len(greedy)) < self.config.exploration_final_eps
-        return np.where(explore, self._random_actions(None if mask is None else mask.cpu().numpy(), len(greedy)), greedy)
+        explore = self.act_rng.random(len(greedy)) < self.config.exploration_final_eps
+        random_actions = self._random_actions(None if mask is None else mask.cpu().numpy(), len(greedy), self.act_rng)
+        return np.where(explore, random_actions, greedy)
 
-    def _random_actions(self, mask: np.ndarray | None, n: int) -> np.ndarray:
+    def _random_actions(self, mask: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
         """Uniform over the legal actions: the argmax of random scores that are zero where illegal."""
-        scores = self.rng.random((n, int(self.action_space.n)))
+        scores = rng.random((n, int(self.action_space.n)))
         if mask is not None:
             scores = scores * mask
         return scores.argmax(-1) + int(self.action_space.start)
@@ -152,7 +162,7 @@ class DQN(Agent):
         actions = q.argmax(-1).cpu().numpy()
         explore = self.rng.random(self.n_envs) < self.exploration_rate()
         if explore.any():
-            actions = np.where(explore, self._random_actions(self.mask, self.n_envs) - int(self.action_space.start), actions)
+            actions = np.where(explore, self._random_actions(self.mask, self.n_envs, self.rng) - int(self.action_space.start), actions)
         step = self.env_step(actions + int(self.action_space.start))
         real_next = self.normalize(step.last_obs(step.done)).reshape(self.n_envs, -1)
         next_masks = step.last_masks(self.n_envs)
@@ -165,17 +175,18 @@ class DQN(Agent):
     def _update(self) -> float:
         cfg = self.config
         beta = cfg.prioritized_beta0 + (1 - cfg.prioritized_beta0) * min(1.0, self.num_timesteps / max(self.total_timesteps, 1))
-        batch = self.replay.sample(cfg.batch_size, beta)
+        batch = {key: value.to(self.device) for key, value in self.replay.sample(cfg.batch_size, beta).items()}
         target = double_dqn_target(self.q_net, self.q_target, batch, cfg.double_q)
         q = self.q_net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1)
         loss = (batch["weights"] * F.smooth_l1_loss(q, target, reduction="none")).mean()
         grad = self.flat_params.grad
         grad.zero_()
         loss.backward()
-        grad.mul_(torch.clamp(cfg.max_grad_norm / (grad.norm() + 1e-6), max=1.0))  # global-norm clipping
+        if cfg.max_grad_norm:  # global-norm clipping
+            grad.mul_(torch.clamp(cfg.max_grad_norm / (grad.norm() + 1e-6), max=1.0))
         self.optimizer.step()
         if cfg.prioritized:
-            self.replay.update_priorities(batch["indices"].numpy(), (q - target).detach().numpy())
+            self.replay.update_priorities(batch["indices"].cpu().numpy(), (q - target).detach().cpu().numpy())
         if cfg.tau < 1.0:
             with torch.no_grad():
                 torch._foreach_lerp_(list(self.q_target.parameters()), list(self.q_net.parameters()), cfg.tau)

@@ -62,6 +62,8 @@ def evaluate(policy: Policy, env_id: str, episodes: int = 10, seed: int = 0, env
         raise ValueError("episodes must be >= 1")
     n = min(episodes, max_parallel)
     quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
+    if hasattr(policy, "seed_actions"):  # stochastic actions: the same seed repeats the evaluation
+        policy.seed_actions(seed)
     envs = make_vec_env(env_id, n, "auto", env_kwargs)
     stepper = VecStepper(envs)
     try:
@@ -145,6 +147,8 @@ def evaluate_multiagent(policy: MultiAgentPolicy, envs: Any, episodes: int = 100
 
     quota = math.ceil(episodes / envs.num_envs)
     n_agents = len(envs.agents)
+    if hasattr(policy, "seed_actions"):
+        policy.seed_actions(seed)
     finished: list[list[np.ndarray]] = [[] for _ in range(envs.num_envs)]
     lengths: list[list[int]] = [[] for _ in range(envs.num_envs)]
     obs = envs.reset(seed=seed)

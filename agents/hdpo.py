@@ -24,8 +24,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 
 from appliedrl.agents.base import check_observation_batch, seed_everything
-from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, check_device, config_to_dict, make_loaded_config
+from appliedrl.agents.checkpoint import DeferredInterrupt, atomic_torch_save, checkpoint_path, load_file
+from appliedrl.agents.config import _check, check_device, check_network, config_to_dict, make_loaded_config
 from appliedrl.agents.logger import MetricsLogger
 from appliedrl.agents.vec_env import NonFiniteError
 
@@ -99,6 +99,7 @@ class HDPOConfig:
         _check(self.min_learning_rate > 0, "min_learning_rate must be > 0")
         _check(self.lr_schedule == "constant" or self.min_learning_rate <= self.learning_rate,
                "min_learning_rate must be <= learning_rate")
+        check_network(self.net_arch, self.activation)
         _check(not (self.cuda_graph and self.compile), "cuda_graph and compile are alternatives: choose one")
         _check(not self.cuda_graph or self.device.startswith("cuda"), "cuda_graph needs device cuda, not cpu")
         check_device(self.device)
@@ -189,7 +190,7 @@ class HDPO:
         gradient = None  # built on the first minibatch: a CUDA graph captures real data
         start = time.perf_counter() - self.train_seconds
         try:
-            with progress:
+            with progress, DeferredInterrupt() as interrupt:
                 task = progress.add_task("epochs", total=cfg.max_epochs, completed=self.epoch, dev="dev: -")
                 while self.epoch < cfg.max_epochs:
                     losses = []
@@ -229,6 +230,8 @@ class HDPO:
                     if logger is not None:
                         logger.log(self.epoch, metrics)
                     progress.update(task, completed=self.epoch)
+                    interrupt.stop_if_requested(lambda: atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir)),
+                                                run_dir)
                     if stop:
                         break
         finally:

@@ -26,12 +26,12 @@ from gymnasium import spaces
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from appliedrl.agents.base import anneal_linearly, seed_everything
-from appliedrl.agents.checkpoint import atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, check_device, config_to_dict, make_loaded_config
+from appliedrl.agents.checkpoint import DeferredInterrupt, atomic_torch_save, checkpoint_path, load_file
+from appliedrl.agents.config import _check, check_device, check_network, config_to_dict, make_loaded_config
 from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
 from appliedrl.agents.logger import MetricsLogger
 from appliedrl.agents.trainer import _crossed
-from appliedrl.agents.networks import ACTIVATIONS, MASKED_LOGIT, EnsembleMLP
+from appliedrl.agents.networks import MASKED_LOGIT, EnsembleMLP, UnsupportedSpaceError
 from appliedrl.agents.vec_env import NonFiniteError
 
 
@@ -70,7 +70,7 @@ class MADDPGConfig:
         _check(0 < self.tau <= 1, "tau must be in (0, 1]")
         _check(self.batch_size >= 1 and self.buffer_size >= self.batch_size, "need 1 <= batch_size <= buffer_size")
         _check(self.update_every >= 1 and self.learning_starts >= 0, "update_every >= 1 and learning_starts >= 0")
-        _check(self.activation in ACTIVATIONS, f"activation must be one of: {', '.join(ACTIVATIONS)}")
+        check_network(self.hidden, self.activation)
         _check(self.max_grad_norm >= 0 and self.gumbel_temperature > 0, "max_grad_norm >= 0, gumbel_temperature > 0")
         _check(self.eval_episodes >= 1 and self.eval_freq >= 0, "eval_episodes >= 1 and eval_freq >= 0")
         check_device(self.device)
@@ -99,15 +99,15 @@ class MADDPG:
         for agent, space in self.action_spaces.items():
             if not isinstance(space, (spaces.Discrete, spaces.Box)) or (isinstance(space, spaces.Box)
                                                                          and len(space.shape) != 1):
-                raise TypeError(f"maddpg supports Discrete and 1-D Box actions; agent {agent} has {space}")
+                raise UnsupportedSpaceError(f"maddpg supports Discrete and 1-D Box actions; agent {agent} has {space}")
         self.discrete = isinstance(self.action_spaces[self.agents[0]], spaces.Discrete)
         if any(isinstance(s, spaces.Discrete) != self.discrete for s in self.action_spaces.values()):
-            raise TypeError("maddpg needs all agents' action spaces of one kind (all Discrete or all Box)")
+            raise UnsupportedSpaceError("maddpg needs all agents' action spaces of one kind (all Discrete or all Box)")
         self.action_dims = [int(s.n) if self.discrete else int(s.shape[0]) for s in self.action_spaces.values()]
         self._build()
         self.num_steps, self.num_updates, self.last_update = 0, 0, 0
         self.torch_rng = torch.Generator(self.device).manual_seed(seed)
-        self.act_rng = torch.Generator(self.device).manual_seed(seed + 1)  # act(): evaluation leaves training's alone
+        self.seed_actions(seed + 1)
         self.best = {"mean": float("-inf"), "step": None}
 
     # --- networks --------------------------------------------------------------------------------------------
@@ -163,6 +163,10 @@ class MADDPG:
         return torch.cat([obs.transpose(0, 1), actions[own, :, own]], -1)
 
     @torch.no_grad()
+    def seed_actions(self, seed: int) -> None:
+        """Restart the random stream of stochastic `act` calls (never training's); evaluation does, with its seed."""
+        self.act_rng = torch.Generator(self.device).manual_seed(seed)
+
     def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
         """Env-ready actions for observations [B, agents, max_obs_dim]: [B, agents] indices or [B, agents, K]."""
         obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
@@ -200,7 +204,7 @@ class MADDPG:
                             disable=not progress_bar)
         start = time.perf_counter() - getattr(self, "wall_time", 0.0)
         try:
-            with progress:
+            with progress, DeferredInterrupt() as interrupt:
                 task = progress.add_task("steps", total=total_steps, completed=self.num_steps, info="")
                 while self.num_steps < total_steps:
                     before, metrics = self.num_steps, {}
@@ -222,6 +226,8 @@ class MADDPG:
                         atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
                     recent = f"return {np.mean(self.recent_returns[-100:]):.2f}" if self.recent_returns else ""
                     progress.update(task, completed=self.num_steps, info=recent)
+                    interrupt.stop_if_requested(lambda: atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir)),
+                                                run_dir)
             result = self._evaluate(run_dir)
             summary = {"agent": self.name, "env_id": self.env_id, "seed": self.seed, "steps": self.num_steps,
                        "updates": self.num_updates, "centralized_critic": cfg.centralized_critic,

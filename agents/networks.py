@@ -119,9 +119,13 @@ def _init(layer: nn.Linear, gain: float, ortho_init: bool) -> nn.Linear:
     return layer
 
 
+class UnsupportedSpaceError(TypeError):
+    """An observation or action space an agent cannot work with; the message names the supported ones."""
+
+
 def flat_dim(space: spaces.Space) -> int:
     if not isinstance(space, spaces.Box):
-        raise TypeError(f"observation space {space} is not supported; flatten it to a Box first")
+        raise UnsupportedSpaceError(f"observation space {space} is not supported; flatten it to a Box first")
     return int(np.prod(space.shape))
 
 
@@ -142,14 +146,14 @@ class ActionDistribution:
             self.kind, self.sizes = "categorical", [int(space.n)]
         elif isinstance(space, spaces.MultiDiscrete):
             if space.nvec.ndim != 1:
-                raise TypeError("MultiDiscrete action spaces must be one-dimensional")
+                raise UnsupportedSpaceError("MultiDiscrete action spaces must be one-dimensional")
             self.kind, self.sizes = "categorical", [int(n) for n in space.nvec]
         elif isinstance(space, spaces.Box):
             if len(space.shape) != 1:
-                raise TypeError("Box action spaces must be one-dimensional")
+                raise UnsupportedSpaceError("Box action spaces must be one-dimensional")
             self.kind, self.sizes = "gaussian", [int(space.shape[0])]
         else:
-            raise TypeError(f"action space {space} is not supported; use Discrete, MultiDiscrete or Box")
+            raise UnsupportedSpaceError(f"action space {space} is not supported; use Discrete, MultiDiscrete or Box")
         self.action_dim = len(self.sizes) if self.kind == "categorical" else self.sizes[0]
 
     @property

@@ -19,7 +19,7 @@ from torch import nn
 
 from appliedrl.agents.base import Agent
 from appliedrl.agents.buffers import RolloutBuffer
-from appliedrl.agents.config import AgentConfig, _check
+from appliedrl.agents.config import AgentConfig, _check, check_network
 from appliedrl.agents.networks import ActionDistribution, NumpyMLP, flat_dim, flatten_parameters, mlp
 from appliedrl.agents.normalize import ObservationNormalizer, RewardScaler
 from appliedrl.agents.vec_env import action_mask_from_info
@@ -39,7 +39,7 @@ class PPOConfig(AgentConfig):
     normalize_advantage: bool = True
     ent_coef: float = 0.0
     vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
+    max_grad_norm: float = 0.5  # 0 = no clipping
     target_kl: float | None = None  # stop the epochs once approx_kl exceeds 1.5 × target_kl
     normalize_obs: bool = False
     normalize_reward: bool = False
@@ -56,6 +56,11 @@ class PPOConfig(AgentConfig):
         _check(0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma and gae_lambda must be in [0, 1]")
         _check(self.learning_rate > 0, "learning_rate must be > 0")
         _check(self.optimizer in ("adam", "rmsprop"), "optimizer must be one of: adam, rmsprop")
+        _check(self.clip_range is None or self.clip_range > 0, "clip_range must be > 0 (or null: no clipping)")
+        _check(self.clip_range_vf is None or self.clip_range_vf > 0, "clip_range_vf must be > 0 (or null)")
+        _check(self.target_kl is None or self.target_kl > 0, "target_kl must be > 0 (or null)")
+        _check(self.max_grad_norm >= 0 and self.vf_coef >= 0, "max_grad_norm and vf_coef must be >= 0")
+        check_network(self.net_arch, self.activation)
 
 
 @dataclasses.dataclass
@@ -123,7 +128,7 @@ class PPO(Agent):
 
     def _predict(self, obs: torch.Tensor, mask: torch.Tensor | None, deterministic: bool) -> np.ndarray:
         out = self.model.actor(obs.flatten(1))
-        actions, _ = self.dist.sample(out, self.model.log_std, mask, deterministic, self.torch_rng)
+        actions, _ = self.dist.sample(out, self.model.log_std, mask, deterministic, self.act_torch_rng)
         return self.dist.to_env(actions.cpu().numpy(), self.action_space)
 
     def iterate(self) -> dict[str, float]:
@@ -198,8 +203,8 @@ class PPO(Agent):
                 grad = self.flat_params.grad
                 grad.zero_()
                 loss.backward()
-                # global-norm clipping, as nn.utils.clip_grad_norm_ does; on one flat tensor it is two ops
-                grad.mul_(torch.clamp(cfg.max_grad_norm / (grad.norm() + 1e-6), max=1.0))
+                if cfg.max_grad_norm:  # global-norm clipping as nn.utils.clip_grad_norm_; one flat tensor: two ops
+                    grad.mul_(torch.clamp(cfg.max_grad_norm / (grad.norm() + 1e-6), max=1.0))
                 self.optimizer.step()
                 stats.append(torch.stack([policy_loss.detach(), value_loss.detach(), entropy.detach().mean(),
                                           approx_kl, clipfrac]))

@@ -1,8 +1,8 @@
 """The training loop every agent shares: iterate, evaluate, log, checkpoint, report progress, obey callbacks.
 
 Evaluation uses a separate env with fixed seeds, so successive evaluations compare the same episodes and leave
-the training envs' state untouched. Checkpoints are written atomically: an error (a NaN from the env, Ctrl-C)
-leaves the last good one in place.
+the training envs' state untouched. Checkpoints are written atomically: an error (a NaN from the env) leaves the
+last good one in place; Ctrl-C finishes the iteration, saves a checkpoint and stops (a second Ctrl-C at once).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from appliedrl.agents.base import Agent
-from appliedrl.agents.checkpoint import CHECKPOINT_FILE, atomic_torch_save, checkpoint_path, load_file
+from appliedrl.agents.checkpoint import (CHECKPOINT_FILE, DeferredInterrupt, atomic_torch_save, checkpoint_path,
+                                         load_file)
 from appliedrl.agents.evaluation import EvalResult, evaluate
 from appliedrl.agents.logger import MetricsLogger
 
@@ -77,7 +78,7 @@ def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = No
                         TextColumn("{task.fields[sps]:>7} sps"), TextColumn("{task.fields[eval]}"),
                         TimeRemainingColumn(), disable=not progress_bar)
     try:
-        with progress:
+        with progress, DeferredInterrupt() as interrupt:
             task = progress.add_task(f"{agent.name} {eval_id or ''}", total=total_timesteps,
                                      completed=agent.num_timesteps, sps="-", eval=last_eval)
             stop = False
@@ -103,6 +104,8 @@ def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = No
                 if run_dir is not None and _crossed(before, now, config.checkpoint_freq) and now < total_timesteps:
                     save_checkpoint(agent, run_dir, previous_wall + elapsed, best)
                 progress.update(task, completed=now, sps=f"{sps:,.0f}", eval=last_eval)
+                interrupt.stop_if_requested(lambda: save_checkpoint(agent, run_dir, previous_wall + elapsed, best),
+                                            run_dir)
             eval_result = run_eval()
             if eval_result is not None:
                 progress.update(task, eval=f"eval: {eval_result.mean:8.1f}")

@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteError as error:
         print(f"appliedrl: error: {error}; the last checkpoint is kept", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("appliedrl: interrupted; continue with `appliedrl train --resume DIR`", file=sys.stderr)
+    except KeyboardInterrupt as error:
+        run_dir = getattr(error, "run_dir", None)  # set when the trainer saved a checkpoint on the way out
+        hint = f"saved: continue with `appliedrl train --resume {run_dir}`" if run_dir else "not saved"
+        print(f"appliedrl: interrupted; {hint}", file=sys.stderr)
         return 130
 
 
@@ -59,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("env_id", nargs="?", help="a Gymnasium id, e.g. CartPole-v1 or appliedrl/...")
     train.add_argument("--agent", choices=list(AGENTS), help="algorithm to train")
     train.add_argument("--steps", type=int, help="environment steps (default 100000; maddpg: transitions summed over its envs); for hdpo, epochs")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, help="seeds the envs, networks and sampling (default 0)")
     train.add_argument("--out", help="run folder (default runs/<env>-<agent>-s<seed>)")
     train.add_argument("--config", help="YAML file of agent config keys")
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an agent config key")
@@ -105,7 +107,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from appliedrl.agents import AGENTS
     from appliedrl.agents.config import config_to_dict, load_yaml, make_config, parse_assignments
-    from appliedrl.agents.checkpoint import checkpoint_path
+    from appliedrl.agents.checkpoint import atomic_write_text, checkpoint_path
     from appliedrl.agents.trainer import train
     from appliedrl.domains import recipe_for
 
@@ -113,16 +115,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume)
         if not (run_dir / "config.yaml").is_file() or not checkpoint_path(run_dir).is_file():
             raise UsageError(f"{run_dir} is not a run folder with a checkpoint (config.yaml and checkpoint/)")
+        changed = [flag for flag, value in (("ENV_ID", args.env_id), ("--agent", args.agent), ("--seed", args.seed),
+                                            ("--out", args.out), ("--config", args.config), ("--set", args.set),
+                                            ("--env-kw", args.env_kw), ("--no-recipe", args.no_recipe or None))
+                   if value is not None]
+        if changed:
+            raise UsageError(f"--resume continues a run with its saved settings; only --steps and --no-progress "
+                             f"may be given with it, not {', '.join(changed)}")
         run = yaml.safe_load((run_dir / "config.yaml").read_text())
         cls = AGENTS[run["agent"]]
         config = make_config(cls.Config, run["config"], agent=cls.name)
-        steps = args.steps or run["steps"]
+        steps = run["steps"] if args.steps is None else args.steps
         env_id, seed, env_kwargs = run["env_id"], run["seed"], run["env_kwargs"]
     else:
         if not args.env_id or not args.agent:
             raise UsageError("train needs ENV_ID and --agent (or --resume DIR)")
         cls = AGENTS[args.agent]
-        env_id, seed = args.env_id, args.seed
+        env_id, seed = args.env_id, 0 if args.seed is None else args.seed
         env_kwargs = parse_assignments(args.env_kw, "--env-kw")
         recipe = None if args.no_recipe else recipe_for(cls.name, env_id)
         layers = [load_yaml(recipe)] if recipe else []
@@ -131,24 +140,32 @@ def cmd_train(args: argparse.Namespace) -> int:
         layers.append(parse_assignments(args.set))
         config = make_config(cls.Config, *layers, agent=cls.name)
         # hdpo counts its budget in epochs, the env-stepping agents in environment steps
-        steps = args.steps or (config.max_epochs if cls.name == "hdpo" else 100_000)
+        default_steps = config.max_epochs if cls.name == "hdpo" else 100_000
+        steps = default_steps if args.steps is None else args.steps
         _check_agent_env(cls.name, env_id)
         run_dir = Path(args.out or f"runs/{env_id.replace('/', '_')}-{cls.name}-s{seed}")
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--out {run_dir} is a file, not a folder for the run")
         if checkpoint_path(run_dir).exists():
             raise UsageError(f"{run_dir} already holds a run; continue it with --resume {run_dir} or choose another --out")
     if steps < 1:
         raise UsageError("--steps must be >= 1")
+    if seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {seed}")
     if cls.name == "hdpo":
         agent = _construct_hdpo(env_id, env_kwargs, dataclasses.replace(config, max_epochs=steps), seed)
     elif cls.name == "maddpg":
         agent = _construct_maddpg(env_id, env_kwargs, config, seed)
     else:
         agent = _construct(lambda: cls(env_id, config, seed, env_kwargs), env_id, env_kwargs)
+    if args.resume and steps != run["steps"]:  # the new budget is the run's: a later --resume keeps it
+        run["steps"] = steps
+        atomic_write_text(yaml.safe_dump(run, sort_keys=False), run_dir / "config.yaml")
     if not args.resume:
         run_dir.mkdir(parents=True, exist_ok=True)
         run = {"env_id": env_id, "agent": cls.name, "seed": seed, "steps": steps, "env_kwargs": env_kwargs,
                "recipe": recipe.name if recipe else None, "config": config_to_dict(config)}
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(run, sort_keys=False))
+        atomic_write_text(yaml.safe_dump(run, sort_keys=False), run_dir / "config.yaml")
         if recipe:
             print(f"using recipe {recipe.name} (--no-recipe to ignore it)", file=sys.stderr)
     if cls.name == "hdpo":
@@ -206,13 +223,19 @@ def _construct_maddpg(env_id: str, env_kwargs: dict[str, Any], config: Any, seed
 
 def _construct(make: Any, env_id: str, env_kwargs: dict[str, Any]) -> Any:
     """Build an env-backed object, turning a bad env keyword or parameter value into a usage error."""
+    import gymnasium as gym
+
+    from appliedrl.agents.networks import UnsupportedSpaceError
+
     try:
         return make()
+    except UnsupportedSpaceError as error:
+        raise UsageError(str(error)) from None
     except TypeError as error:
         if "argument" in str(error) and env_kwargs:
             raise UsageError(f"environment {env_id} rejected --env-kw {sorted(env_kwargs)}: {error}") from None
         raise
-    except ValueError as error:
+    except (ValueError, gym.error.Error) as error:  # gymnasium's: a missing dependency, a bad id or version
         raise UsageError(str(error)) from None
 
 
@@ -227,6 +250,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise UsageError("--episodes must be >= 1")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
     if _evaluates_multiagent(args):
         return _evaluate_multiagent(args, env_kwargs)
@@ -248,10 +273,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         try:
             data = load_file(Path(args.policy))
-        except FileNotFoundError as error:
+        except (FileNotFoundError, ValueError) as error:
             raise UsageError(f"{error}; give a run folder, a saved agent file or baseline:NAME") from None
         if data.get("agent") not in AGENTS:
             raise UsageError(f"{args.policy} does not hold an appliedrl agent")
+        if data["agent"] == "maddpg":  # only reached with a single-agent --env
+            raise UsageError(f"a maddpg run acts in multi-agent envs (particles/<scenario> or mpe2/<scenario>), "
+                             f"not {args.env}")
         policy = AGENTS[data["agent"]].load(Path(args.policy))
         env_id = args.env or policy.env_id
         if env_id is None:
@@ -282,8 +310,8 @@ def _evaluates_multiagent(args: argparse.Namespace) -> bool:
         return False
     try:
         return load_file(Path(args.policy)).get("agent") == "maddpg"
-    except FileNotFoundError:
-        return False
+    except (FileNotFoundError, ValueError):
+        return False  # cmd_evaluate reports it
 
 
 def _evaluate_multiagent(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:

@@ -1,6 +1,6 @@
 """Train PPO on CartPole-v1 for a small budget, then compare it with a random policy on the same seeded episodes.
 
-Run: `make demo` (or `python examples/cartpole_ppo.py`). The run folder (metrics.csv, checkpoint, TensorBoard
+Run: `python examples/cartpole_ppo.py` (`make demo` is the inventory demo). The run folder (metrics.csv, checkpoint, TensorBoard
 logs) lands in runs/demo-cartpole.
 """
 

@@ -69,3 +69,11 @@ def test_prioritized_weights_and_priority_update():
     weights = batch["weights"].numpy()
     np.testing.assert_allclose(weights[idx == 3], 1 / 7, rtol=1e-4)
     np.testing.assert_allclose(weights[idx != 3], 1.0, rtol=1e-4)
+
+
+def test_a_vector_step_with_no_rows_to_store_is_a_no_op():
+    """The step in which every env of a NEXT_STEP vector env resets brings no transition."""
+    buffer = ReplayBuffer(8, 1, (1,), 0, gamma=0.9, prioritized=True)
+    empty = np.zeros((0, 1), np.float32)
+    buffer.add(empty, np.zeros(0, np.int64), np.zeros(0), empty, np.zeros(0, bool), np.zeros(0, bool), env_ids=[])
+    assert len(buffer) == 0 and buffer.tree.total == 0.0

@@ -50,9 +50,23 @@ def test_resume_continues_to_the_recorded_budget(tmp_path, capsys):
     assert run_cli([*args, "--steps", "300"], capsys)[0] == 0
     code, _, err = run_cli([*args, "--steps", "300"], capsys)
     assert code == 2 and "--resume" in err  # an existing run is never overwritten
+    code, _, err = run_cli(["train", "--resume", str(run), "--set", "learning_rate=0.5", "--seed", "3"], capsys)
+    assert code == 2 and "only --steps and --no-progress may be given with it, not --seed, --set" in err
     code, out, _ = run_cli(["train", "--resume", str(run), "--steps", "600", "--no-progress"], capsys)
     assert code == 0
     assert json.loads((run / "summary.json").read_text())["steps"] == 600
+    assert yaml.safe_load((run / "config.yaml").read_text())["steps"] == 600  # the new budget is the run's
+
+
+def test_files_that_are_not_what_they_should_be(tmp_path, capsys):
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("learning_rate: [1e-3\n")
+    code, _, err = run_cli(["train", "CartPole-v1", "--agent", "ppo", "--config", str(bad_yaml)], capsys)
+    assert code == 2 and f"config file {bad_yaml} is not valid YAML (line" in err
+    code, _, err = run_cli(["evaluate", str(bad_yaml), "--env", "CartPole-v1"], capsys)
+    assert code == 2 and f"{bad_yaml} is not a saved appliedrl agent or checkpoint" in err
+    code, _, err = run_cli(["train", "CartPole-v1", "--agent", "ppo", "--out", str(bad_yaml)], capsys)
+    assert code == 2 and "is a file, not a folder for the run" in err
 
 
 def test_baseline_evaluation_and_domain_metrics(capsys):
@@ -74,12 +88,22 @@ def test_list(capsys):
     (["train", "CartPole-v1", "--agent", "ppo", "--env-kw", "gravity=3"], "rejected --env-kw"),
     (["train", "appliedrl/Inventory-v0", "--agent", "hdpo", "--set", "device=tpu"], "device must be cpu or cuda[:N]"),
     (["train", "CartPole-v1"], "needs ENV_ID and --agent"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--steps", "0"], "--steps must be >= 1"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--seed", "-1"], "--seed must be >= 0"),
+    (["train", "Pendulum-v1", "--agent", "dqn"], "dqn does not support action space Box"),
+    (["train", "FrozenLake-v1", "--agent", "ppo"], "observation space Discrete(16) is not supported"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--set", "net_arch=[-4]"], "net_arch must list layer widths >= 1"),
+    (["train", "CartPole-v1", "--agent", "dqn", "--set", "dueling=true", "--set", "net_arch=[]"],
+     "dueling needs at least one hidden layer"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--set", "clip_range=-0.2"], "clip_range must be > 0"),
+    (["train", "CartPole-v1", "--agent", "dqn", "--set", "exploration_final_eps=3"], "exploration_final_eps must be"),
     (["train", "--resume", "/nonexistent"], "not a run folder"),
     (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "unknown baseline 'smart'; valid choices: constant_order, echelon_base_stock, newsvendor, random"),
     (["evaluate", "/nonexistent", "--env", "CartPole-v1"], "baseline:NAME"),
     (["evaluate", "baseline:newsvendor", "--env", "appliedrl/Inventory-v0", "--env-kw", "setting=one_warehouse"],
      "the newsvendor baseline is for single-echelon settings (one_store_lost, one_store_backlogged, real_data_store)"),
     (["evaluate", "baseline:random", "--env", "CartPole-v1", "--episodes", "0"], "--episodes must be >= 1"),
+    (["evaluate", "baseline:random", "--env", "CartPole-v1", "--seed", "-3"], "--seed must be >= 0"),
 ])
 def test_bad_input_is_one_line_exit_2(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -107,6 +107,37 @@ def test_hdpo_resume_equals_uninterrupted_run(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_hdpo_ctrl_c_saves_the_epoch_and_resumes_exactly(tmp_path):
+    import os
+    import signal
+
+    from appliedrl.agents.checkpoint import Interrupted
+
+    problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
+    config = HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
+                        dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
+                        test_ignore_periods=10, max_epochs=5, eval_every=2, tensorboard=False)
+    agents = []
+    for _ in range(3):
+        torch.manual_seed(0)
+        agents.append(HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1))
+    full, interrupted, resumed = agents
+    full.learn(tmp_path / "full", progress_bar=False)
+    evaluate = interrupted._evaluate
+
+    def evaluate_then_press_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # during epoch 2's dev evaluation
+        return evaluate(*args, **kwargs)
+
+    interrupted._evaluate = evaluate_then_press_ctrl_c
+    with pytest.raises(Interrupted):
+        interrupted.learn(tmp_path / "cut", progress_bar=False)
+    assert interrupted.epoch == 2
+    resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
+    for a, b in zip(resumed.policy.state_dict().values(), full.policy.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_hdpo_fits_the_base_stock_level_and_reloads(tmp_path):
     problem = make_problem("one_store_backlogged", lead_time=2, shortage_cost=9)
     config = HDPOConfig(learning_rate=0.3, batch_size=512, train_scenarios=1024, dev_scenarios=1024, dev_periods=60,

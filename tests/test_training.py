@@ -1,11 +1,13 @@
 import dataclasses
+import os
+import signal
 
 import numpy as np
 import pytest
 import torch
 
 from appliedrl.agents import A2C, DQN, PPO, A2CConfig, DQNConfig, PPOConfig
-from appliedrl.agents.checkpoint import checkpoint_path
+from appliedrl.agents.checkpoint import Interrupted, checkpoint_path
 from appliedrl.agents.trainer import train
 from appliedrl.agents.vec_env import NonFiniteError
 
@@ -19,6 +21,12 @@ def dqn_config():
     return DQNConfig(n_envs=2, learning_starts=64, batch_size=16, buffer_size=1000, train_freq=4,
                      target_update_interval=64, eval_freq=0, checkpoint_freq=0, tensorboard=False, n_step=3,
                      prioritized=True, dueling=True)
+
+
+def test_prioritized_one_step_dqn_on_a_native_vector_env_with_one_env():
+    config = dataclasses.replace(dqn_config(), n_envs=1, n_step=1, learning_starts=32)
+    summary = DQN("CartPole-v1", config, seed=0).learn(300, progress_bar=False)  # episodes end, envs reset
+    assert summary["steps"] >= 300
 
 
 @pytest.mark.parametrize("make", [
@@ -63,6 +71,41 @@ def test_resume_equals_uninterrupted_run(tmp_path, env_id, make, tiny_ppo_config
     assert resumed.num_timesteps == full.num_timesteps
     assert torch.equal(params(resumed), params(full))
     np.testing.assert_array_equal(resumed.obs, full.obs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda c: PPO("CartPole-v1", c, seed=0),
+    lambda c: DQN("CartPole-v1", dqn_config(), seed=0),
+])
+def test_stochastic_evaluation_repeats_with_its_seed_and_leaves_training_alone(make, tiny_ppo_config):
+    from appliedrl.agents.evaluation import evaluate
+
+    agent = make(tiny_ppo_config)
+    first, again = (evaluate(agent, "CartPole-v1", 6, seed=7, deterministic=False).returns for _ in range(2))
+    np.testing.assert_array_equal(first, again)
+    plain, watched = make(tiny_ppo_config), make(tiny_ppo_config)
+    train(plain, 256, progress_bar=False)
+    evaluate_stochastically = lambda agent, metrics: evaluate(agent, "CartPole-v1", 2, 1, deterministic=False) and None  # noqa: E731
+    train(watched, 256, callbacks=[evaluate_stochastically], progress_bar=False)
+    assert torch.equal(params(plain), params(watched))
+
+
+def test_ctrl_c_saves_a_checkpoint_the_run_resumes_from_exactly(tmp_path, tiny_ppo_config):
+    full = PPO("CartPole-v1", tiny_ppo_config, seed=1)
+    train(full, 320, run_dir=tmp_path / "full", progress_bar=False)
+
+    def press_ctrl_c(agent, metrics):
+        if agent.num_timesteps == 96:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    interrupted = PPO("CartPole-v1", tiny_ppo_config, seed=1)
+    with pytest.raises(Interrupted) as stop:
+        train(interrupted, 320, run_dir=tmp_path / "cut", callbacks=[press_ctrl_c], progress_bar=False)
+    assert stop.value.run_dir == tmp_path / "cut" and interrupted.num_timesteps == 96
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    resumed = PPO("CartPole-v1", tiny_ppo_config, seed=1)
+    train(resumed, 320, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
+    assert torch.equal(params(resumed), params(full))
 
 
 def test_nan_from_env_stops_with_step_and_keeps_checkpoint(tmp_path, tiny_ppo_config):
