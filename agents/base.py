@@ -126,7 +126,8 @@ class Agent:
         pass
 
     # --- environment stepping ------------------------------------------------------------------------------
-    def _reset_envs(self, seed: int) -> None:
+    def _reset_envs(self, seed: int) -> np.ndarray:
+        """Reset every env; `self.obs` holds the (normalised) first observations; returns them as they came."""
         self.stepper = VecStepper(self.envs)
         obs, info = self.stepper.reset(seed=seed)
         self.envs.action_space.seed(seed)
@@ -134,6 +135,7 @@ class Agent:
         self.obs = self.normalize(obs, update=True)
         self.mask = action_mask_from_info(info, self.n_envs)
         self.episodes = EpisodeTracker(self.n_envs)
+        return obs
 
     def anneal_learning_rate(self, optimizer: torch.optim.Optimizer, initial: float) -> None:
         """Linear decay from `initial` to 0 over the run (the config's `anneal_lr`)."""

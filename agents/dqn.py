@@ -154,6 +154,10 @@ class DQN(Agent):
             self.q_target.load_state_dict(self.q_net.state_dict())
         return metrics
 
+    def _reset_envs(self, seed: int) -> np.ndarray:
+        self.raw_obs = super()._reset_envs(seed)
+        return self.raw_obs
+
     def _step(self) -> None:
         obs = self.obs.reshape(self.n_envs, -1)
         with torch.no_grad():
@@ -164,18 +168,26 @@ class DQN(Agent):
         if explore.any():
             actions = np.where(explore, self._random_actions(self.mask, self.n_envs, self.rng) - int(self.action_space.start), actions)
         step = self.env_step(actions + int(self.action_space.start))
-        real_next = self.normalize(step.last_obs(step.done)).reshape(self.n_envs, -1)
+        # the replay holds observations as they came; `_update` normalises them with the current statistics
+        raw_obs = np.asarray(self.raw_obs, np.float32).reshape(self.n_envs, -1)
+        real_next = np.asarray(step.last_obs(step.done), np.float32).reshape(self.n_envs, -1)
         next_masks = step.last_masks(self.n_envs)
         keep = step.valid
-        self.replay.add(obs[keep], actions[keep], step.rewards[keep], real_next[keep], step.terminated[keep],
+        self.replay.add(raw_obs[keep], actions[keep], step.rewards[keep], real_next[keep], step.terminated[keep],
                         step.truncated[keep], None if next_masks is None else next_masks[keep], np.flatnonzero(keep))
+        self.raw_obs = step.obs
         self.obs = self.normalize(step.obs, update=True)
         self.mask = action_mask_from_info(step.info, self.n_envs)
 
     def _update(self) -> float:
         cfg = self.config
         beta = cfg.prioritized_beta0 + (1 - cfg.prioritized_beta0) * min(1.0, self.num_timesteps / max(self.total_timesteps, 1))
-        batch = {key: value.to(self.device) for key, value in self.replay.sample(cfg.batch_size, beta).items()}
+        batch = self.replay.sample(cfg.batch_size, beta)
+        if self.obs_normalizer is not None:  # as Stable-Baselines3 does with VecNormalize
+            for key in ("obs", "next_obs"):
+                raw = batch[key].numpy().reshape(-1, *self.observation_space.shape)
+                batch[key] = torch.as_tensor(self.normalize(raw).reshape(len(raw), -1))
+        batch = {key: value.to(self.device) for key, value in batch.items()}
         target = double_dqn_target(self.q_net, self.q_target, batch, cfg.double_q)
         q = self.q_net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1)
         loss = (batch["weights"] * F.smooth_l1_loss(q, target, reduction="none")).mean()
@@ -201,13 +213,13 @@ class DQN(Agent):
 
     def training_state(self) -> dict[str, Any]:
         return {"q_target": self.q_target.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "replay": self.replay.state_dict(), "updates": self.updates}
+                "replay": self.replay.state_dict(), "updates": self.updates, "raw_obs": self.raw_obs}
 
     def load_training_state(self, state: dict[str, Any]) -> None:
         self.q_target.load_state_dict(state["q_target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.replay.load_state_dict(state["replay"])
-        self.updates = state["updates"]
+        self.updates, self.raw_obs = state["updates"], state["raw_obs"]
 
 
 @torch.no_grad()

@@ -49,6 +49,7 @@ def test_same_seed_same_result(make, tiny_ppo_config):
 @pytest.mark.parametrize("env_id,make", [
     ("CartPole-v1", lambda c: PPO("CartPole-v1", c, seed=1)),
     ("CartPole-v1", lambda c: DQN("CartPole-v1", dqn_config(), seed=1)),
+    ("CartPole-v1", lambda c: DQN("CartPole-v1", dataclasses.replace(dqn_config(), normalize_obs=True), seed=1)),
     ("tests/MaskedChoice-v0", lambda c: PPO("tests/MaskedChoice-v0", c, seed=1)),
     ("Pendulum-v1", lambda c: PPO("Pendulum-v1", dataclasses.replace(c, normalize_obs=True, normalize_reward=True), seed=1)),
 ])
@@ -71,6 +72,17 @@ def test_resume_equals_uninterrupted_run(tmp_path, env_id, make, tiny_ppo_config
     assert resumed.num_timesteps == full.num_timesteps
     assert torch.equal(params(resumed), params(full))
     np.testing.assert_array_equal(resumed.obs, full.obs)
+
+
+def test_dqn_replays_raw_observations_normalised_with_the_current_statistics():
+    agent = DQN("CartPole-v1", dataclasses.replace(dqn_config(), normalize_obs=True), seed=0)
+    first = agent.raw_obs.copy()
+    train(agent, 200, progress_bar=False)
+    np.testing.assert_array_equal(agent.replay.obs[0], first[0])  # stored as it came from the env
+    stats = agent.obs_normalizer.stats
+    raw = agent.replay.obs[:5]
+    expected = np.clip((raw - stats.mean) / np.sqrt(stats.var + 1e-8), -10, 10)
+    np.testing.assert_allclose(agent.normalize(raw), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("make", [
