@@ -111,10 +111,11 @@ def test_ctrl_c_saves_a_checkpoint_the_run_resumes_from_exactly(tmp_path, tiny_p
             os.kill(os.getpid(), signal.SIGINT)
 
     interrupted = PPO("CartPole-v1", tiny_ppo_config, seed=1)
+    handler = signal.getsignal(signal.SIGINT)
     with pytest.raises(Interrupted) as stop:
         train(interrupted, 320, run_dir=tmp_path / "cut", callbacks=[press_ctrl_c], progress_bar=False)
     assert stop.value.run_dir == tmp_path / "cut" and interrupted.num_timesteps == 96
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
     resumed = PPO("CartPole-v1", tiny_ppo_config, seed=1)
     train(resumed, 320, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
     assert torch.equal(params(resumed), params(full))
