@@ -56,7 +56,7 @@ class MADDPGConfig:
     straight_through: bool = False  # hard one-hot samples with soft gradients instead of soft samples
     exploration_noise: float = 0.1  # Box actions: Gaussian noise std as a fraction of the action range
     centralized_critic: bool = True  # False: independent DDPG (each critic sees its own agent only)
-    eval_freq: int = 50_000  # transitions between evaluations; 0 = only at the end
+    eval_freq: int = 50_000  # transitions between evaluations; 0 = only at the end (all need eval_envs)
     eval_episodes: int = 100
     checkpoint_freq: int = 500_000
     tensorboard: bool = True
@@ -187,6 +187,8 @@ class MADDPG:
         if self.envs is None:
             raise ValueError("this agent was loaded for inference; create it with envs to train")
         cfg = self.config
+        if cfg.eval_freq and self.eval_envs is None:
+            raise ValueError(f"eval_freq={cfg.eval_freq} needs eval_envs to evaluate on; give them or set eval_freq=0")
         run_dir = Path(run_dir) if run_dir is not None else None
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -212,9 +214,12 @@ class MADDPG:
                     if cfg.anneal_lr:
                         anneal_linearly([self.actor_optimizer, self.critic_optimizer], cfg.learning_rate,
                                         self.num_steps, total_steps)
-                    while self.num_steps >= cfg.learning_starts and self.num_steps - self.last_update >= cfg.update_every:
-                        metrics.update(self._update())
+                    # an update at every multiple of update_every from learning_starts on, as the original's
+                    # `t % 100 == 0` once the buffer holds 25,600: none for the multiples before it
+                    while self.num_steps - self.last_update >= cfg.update_every:
                         self.last_update += cfg.update_every
+                        if self.last_update >= cfg.learning_starts:
+                            metrics.update(self._update())
                     self.wall_time = time.perf_counter() - start
                     if _crossed(before, self.num_steps, cfg.eval_freq) and self.num_steps < total_steps:
                         result = self._evaluate(run_dir)
@@ -228,15 +233,17 @@ class MADDPG:
                     progress.update(task, completed=self.num_steps, info=recent)
                     interrupt.stop_if_requested(lambda: atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir)),
                                                 run_dir)
-            result = self._evaluate(run_dir)
             summary = {"agent": self.name, "env_id": self.env_id, "seed": self.seed, "steps": self.num_steps,
                        "updates": self.num_updates, "centralized_critic": cfg.centralized_critic,
-                       "wall_time_s": round(self.wall_time, 3), **result.to_dict(self.agents),
-                       "best_eval_mean_return": self.best["mean"], "best_eval_step": self.best["step"]}
-            if run_dir is not None:
-                atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
+                       "wall_time_s": round(self.wall_time, 3)}
+            if self.eval_envs is not None:  # the final policy, and the best evaluated one so far
+                result = self._evaluate(run_dir)
+                summary.update(result.to_dict(self.agents), best_eval_mean_return=self.best["mean"],
+                               best_eval_step=self.best["step"])
                 if logger is not None:
                     logger.log(self.num_steps, {"eval/mean_return": result.mean})
+            if run_dir is not None:
+                atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
                 (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             return summary
         finally:
@@ -287,7 +294,7 @@ class MADDPG:
         # agent i's critic sees the buffer's actions with agent i's own replaced by its current policy's
         replace = torch.eye(n, dtype=torch.bool, device=self.device)[:, None, :, None]
         joint = torch.where(replace, own.transpose(0, 1)[None], actions.transpose(0, 1)[None])
-        valid_logits = logits.masked_fill(~self.action_valid, 0.0) if self.discrete else logits
+        valid_logits = logits.masked_fill(~self.action_valid, 0.0)  # padding entries carry no penalty
         actor_loss = -self.critics(self._critic_input(obs, joint)).squeeze(-1).mean(-1) \
             + cfg.actor_regularization * valid_logits.square().sum(-1).mean(-1) / torch.tensor(
                 self.action_dims, device=self.device)
@@ -303,8 +310,6 @@ class MADDPG:
     def _evaluate(self, run_dir: Path | None) -> MultiAgentEvalResult:
         """Evaluate the greedy policy (each actor's most likely action) on the eval envs; keep the best in
         run_dir/best."""
-        if self.eval_envs is None:
-            raise ValueError("give eval_envs to evaluate during training")
         result = evaluate_multiagent(self, self.eval_envs, self.config.eval_episodes, self.seed + 10_000)
         if result.mean > self.best["mean"]:
             self.best = {"mean": result.mean, "step": self.num_steps}

@@ -208,7 +208,13 @@ def _check_agent_env(agent: str, env_id: str) -> None:
 def _multiagent_envs(env_id: str, env_kwargs: dict[str, Any], num_envs: int, device: str = "cpu") -> Any:
     from appliedrl.envs.multiagent import make_multiagent
 
-    return _construct(lambda: make_multiagent(env_id, num_envs, device, **env_kwargs), env_id, env_kwargs)
+    def make() -> Any:
+        try:
+            return make_multiagent(env_id, num_envs, device, **env_kwargs)
+        except AssertionError as error:  # how mpe2 rejects a bad keyword value
+            raise UsageError(f"{env_id} rejected --env-kw {env_kwargs}: {error or 'a value is out of range'}") from None
+
+    return _construct(make, env_id, env_kwargs)
 
 
 def _construct_maddpg(env_id: str, env_kwargs: dict[str, Any], config: Any, seed: int) -> Any:
@@ -256,7 +262,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if _evaluates_multiagent(args):
         return _evaluate_multiagent(args, env_kwargs)
     if args.policy.startswith("baseline:"):
+        from appliedrl.domains.particles import PARTICLE_BASELINES
+
         name = args.policy.split(":", 1)[1]
+        if name in PARTICLE_BASELINES and name not in BASELINES:
+            raise UsageError(f"baseline:{name} plays multi-agent envs: give --env particles/<scenario> or "
+                             f"mpe2/<scenario>")
         if name not in BASELINES:
             raise UsageError(f"unknown baseline {name!r}; valid choices: {', '.join(sorted(BASELINES))}")
         if not args.env:
@@ -334,11 +345,15 @@ def _evaluate_multiagent(args: argparse.Namespace, env_kwargs: dict[str, Any]) -
             raise UsageError(str(error)) from None
         env_id = args.env or policy.env_id
         _check_agent_env("maddpg", env_id)
-        if not args.env_kw and args.env in (None, policy.env_id):
+        same_scenario = env_id.split("/")[-1] == (policy.env_id or "").split("/")[-1]  # ours or mpe2's
+        if not args.env_kw and same_scenario:
             env_kwargs = policy.env_kwargs
         envs = _multiagent_envs(env_id, env_kwargs, _eval_copies(env_id, args.episodes))
         if envs.agents != policy.agents or list(envs.obs_dims) != policy.obs_dims:
             raise UsageError(f"the run's agents {policy.agents} do not match {env_id}'s {envs.agents}")
+        if envs.action_spaces != policy.action_spaces:
+            raise UsageError(f"the run acts in {list(policy.action_spaces.values())}, {env_id} with these --env-kw "
+                             f"in {list(envs.action_spaces.values())} (continuous_actions differs?)")
     result = evaluate_multiagent(policy, envs, args.episodes, args.seed, deterministic=not args.stochastic)
     report = {"policy": args.policy, "env_id": env_id, **result.to_dict(envs.agents)}
     if args.json:

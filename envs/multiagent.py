@@ -35,7 +35,6 @@ class ParallelEnvBatch:
         self.obs_dims = [int(np.prod(first.observation_space(a).shape)) for a in self.agents]
         self.continuous_actions = isinstance(next(iter(self.action_spaces.values())), spaces.Box)
         self.action_dims = [int(s.shape[0]) if isinstance(s, spaces.Box) else 1 for s in self.action_spaces.values()]
-        self._seeded = False
 
     def _stack(self, observations: list[dict[str, np.ndarray]]) -> torch.Tensor:
         out = np.zeros((self.num_envs, len(self.agents), max(self.obs_dims)), np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -33,7 +34,7 @@ def test_learns_to_reach_the_landmark() -> None:
                                         agent.eval_envs, 64, seed=5).mean
     summary = agent.learn(6_000, progress_bar=False)
     trained = evaluate_multiagent(agent, agent.eval_envs, 64, seed=5).mean
-    assert summary["updates"] >= (6_000 - 1000) // 16
+    assert summary["updates"] == 6_000 // 16 - 1000 // 16  # one per 16 transitions from 1,008 to 6,000: no burst
     assert trained > 0.5 * random_return, (trained, random_return)  # returns are negative: closer to 0 is better
 
 
@@ -146,12 +147,27 @@ def test_cli_train_and_evaluate(tmp_path, capsys) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["episodes"] == 6 and report["env_id"] == "particles/simple_spread_v3"
     assert main(["evaluate", "baseline:chase-tag", "--env", "particles/simple_tag_v3", "--episodes", "4"]) == 0
-    for argv in (["train", "particles/simple_spread_v3", "--agent", "dqn"],
-                 ["evaluate", "baseline:greedy-spread", "--env", "particles/simple_tag_v3"],
-                 ["train", "particles/nope_v1", "--agent", "maddpg"]):
+    assert main(["evaluate", str(run), "--env", "mpe2/simple_spread_v3", "--episodes", "2"]) == 0  # same settings
+    spread = ["train", "particles/simple_spread_v3", "--agent", "maddpg", "--env-kw"]
+    for argv, message in (
+            (["train", "particles/simple_spread_v3", "--agent", "dqn"], "train it with --agent maddpg"),
+            (["evaluate", "baseline:greedy-spread", "--env", "particles/simple_tag_v3"], "plays simple_spread_v3"),
+            (["train", "particles/nope_v1", "--agent", "maddpg"], "unknown"),
+            ([*spread, "local_ratio=abc"], "local_ratio is a proportion"),
+            ([*spread, "continuous_actions=maybe"], "continuous_actions must be true or false"),
+            ([*spread, "render_mode=rgb_array"], "unknown keyword 'render_mode' for simple_spread_v3; valid: N,"),
+            (["train", "mpe2/simple_spread_v3", "--agent", "maddpg", "--env-kw", "num_agent_neighbors=0"],
+             "mpe2/simple_spread_v3 rejected --env-kw"),
+            (["evaluate", "baseline:greedy-spread"], "plays multi-agent envs"),
+            (["evaluate", "baseline:chase-tag", "--env", "particles/simple_tag_v3", "--env-kw", "num_agent_neighbors=1"],
+             "chase-tag reads the default, fully observed layout"),
+            (["evaluate", str(run), "--env-kw", "continuous_actions=true"], "the run acts in [Discrete(5)"),
+            (["evaluate", str(run), "--env", "CartPole-v1"], "a maddpg run acts in multi-agent envs")):
+        capsys.readouterr()
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
-        assert exit_info.value.code == 2
+        error = capsys.readouterr().err
+        assert exit_info.value.code == 2 and message in error and len(error.strip().splitlines()) == 1, (argv, error)
 
 
 def test_anneal_lr_reaches_zero_and_critics_stay_trainable() -> None:
@@ -175,3 +191,13 @@ def test_evaluation_during_training_leaves_training_unchanged(tmp_path) -> None:
     assert evaluated.best["step"] is not None and (tmp_path / "best" / "agent.pt").exists()
     for p, q in zip(quiet.actors.parameters(), evaluated.actors.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_training_without_eval_envs_saves_the_run_and_skips_evaluation(tmp_path) -> None:
+    config = MADDPGConfig(**(SMALL | {"learning_starts": 400, "update_every": 10}))
+    agent = MADDPG(make_multiagent("particles/simple_v3", config.num_envs), config, 0, "particles/simple_v3", {})
+    summary = agent.learn(480, tmp_path, progress_bar=False)
+    assert summary["updates"] == 9 and "mean_return" not in summary  # at 400, 410, ..., 480
+    assert (tmp_path / "checkpoint" / "agent.pt").is_file()
+    with pytest.raises(ValueError, match="eval_freq=100 needs eval_envs"):
+        MADDPG(make_multiagent("particles/simple_v3", 2), dataclasses.replace(config, eval_freq=100), 0).learn(10)

@@ -43,6 +43,14 @@ class _ParticleHeuristic:
         self.width = max(int(s.shape[0]) if isinstance(s, spaces.Box) else 1 for s in self.action_spaces.values())
         self.rng = np.random.default_rng(seed)
 
+    @staticmethod
+    def check_layout(envs: Any, expected: list[int], name: str) -> None:
+        """The heuristics read the default (fully observed) layout: refuse the neighbour-limited ones."""
+        if list(envs.obs_dims) != expected:
+            raise ValueError(f"{name} reads the default, fully observed layout, which observations "
+                             f"{list(envs.obs_dims)} wide per agent are not: leave num_agent_neighbors and "
+                             f"num_landmark_neighbors unset")
+
     def moves_to_actions(self, moves: np.ndarray) -> torch.Tensor:
         """moves [B, agents] -> the env's action tensor."""
         if not self.continuous:
@@ -81,6 +89,7 @@ class GreedySpread(_ParticleHeuristic):
     def __init__(self, envs: Any, seed: int = 0) -> None:
         super().__init__(envs, seed)
         self.n = len(self.agents)
+        self.check_layout(envs, [6 * self.n] * self.n, "greedy-spread")  # own 4, landmarks, others, their comm
 
     def act(self, obs: Any, deterministic: bool = True) -> torch.Tensor:
         obs = np.asarray(torch.as_tensor(obs).double().cpu())
@@ -109,6 +118,9 @@ class ChaseTag(_ParticleHeuristic):
         self.n_good = len(self.agents) - self.n_adv
         # a predator sees: velocity, position, obstacles, the other agents, the prey's velocities
         self.n_obstacles = (envs.obs_dims[0] - 4 - 2 * (len(self.agents) - 1) - 2 * self.n_good) // 2
+        seen = 4 + 2 * self.n_obstacles + 2 * (len(self.agents) - 1)  # then the velocities of the prey it sees
+        self.check_layout(envs, [seen + 2 * self.n_good] * self.n_adv + [seen + 2 * (self.n_good - 1)] * self.n_good,
+                          "chase-tag")
 
     def act(self, obs: Any, deterministic: bool = True) -> torch.Tensor:
         obs = np.asarray(torch.as_tensor(obs).double().cpu())
@@ -149,6 +161,7 @@ class CoverAdversary(_ParticleHeuristic):
     def __init__(self, envs: Any, seed: int = 0) -> None:
         super().__init__(envs, seed)
         self.N = len(self.agents) - 1
+        self.check_layout(envs, [4 * self.N] + [2 + 4 * self.N] * self.N, "cover-adversary")
 
     def act(self, obs: Any, deterministic: bool = True) -> torch.Tensor:
         obs = np.asarray(torch.as_tensor(obs).double().cpu())

@@ -18,18 +18,20 @@ from appliedrl.envs.particles.world import World
 
 MOVES = 5  # none, -x, +x, -y, +y
 MOVE_VECTORS = torch.tensor([[0.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [0.0, -1.0], [0.0, 1.0]], dtype=torch.float64)
-COMMON_KWARGS = ("max_cycles", "continuous_actions", "render_mode", "dynamic_rescaling")
+BATCHED_KWARGS = ("max_cycles", "continuous_actions")  # besides the scenario's own
+PARALLEL_ENV_KWARGS = (*BATCHED_KWARGS, "render_mode", "dynamic_rescaling")
 
 
-def make_scenario(name: str, **kwargs: Any) -> Scenario:
-    """The scenario `name` (mpe2 module name, e.g. "simple_spread_v3") with its keyword arguments checked."""
+def make_scenario(name: str, also_valid: tuple[str, ...] = BATCHED_KWARGS, **kwargs: Any) -> Scenario:
+    """The scenario `name` (mpe2 module name, e.g. "simple_spread_v3") with its keyword arguments checked;
+    `also_valid` are the caller's own keywords, listed with the scenario's when one is unknown."""
     if name not in SCENARIOS:
         raise ValueError(f"unknown particle scenario {name!r}; valid: {', '.join(SCENARIOS)}")
     cls = SCENARIOS[name]
     valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = [k for k in kwargs if k not in valid]
     if unknown:
-        raise ValueError(f"unknown keyword {unknown[0]!r} for {name}; valid: {', '.join(valid + list(COMMON_KWARGS))}")
+        raise ValueError(f"unknown keyword {unknown[0]!r} for {name}; valid: {', '.join(valid + list(also_valid))}")
     return cls(**kwargs)
 
 
@@ -47,8 +49,10 @@ class ParticleWorlds:
                  dtype: torch.dtype = torch.float32, autoreset: bool = True, **scenario_kwargs: Any) -> None:
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-        if not isinstance(max_cycles, int) or max_cycles < 1:
+        if not isinstance(max_cycles, int) or isinstance(max_cycles, bool) or max_cycles < 1:
             raise ValueError(f"max_cycles must be an integer >= 1, got {max_cycles!r}")
+        if not isinstance(continuous_actions, bool):
+            raise ValueError(f"continuous_actions must be true or false, got {continuous_actions!r}")
         self.scenario = scenario if isinstance(scenario, Scenario) else make_scenario(scenario, **scenario_kwargs)
         self.num_envs, self.max_cycles, self.continuous_actions = num_envs, max_cycles, continuous_actions
         self.device, self.dtype, self.autoreset = torch.device(device), dtype, autoreset
@@ -184,8 +188,8 @@ class ParticleParallelEnv(ParallelEnv):
                  render_mode: str | None = None, dynamic_rescaling: bool = True, **scenario_kwargs: Any) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.worlds = ParticleWorlds(scenario, 1, max_cycles, continuous_actions, dtype=torch.float64,
-                                     autoreset=False, **scenario_kwargs)
+        self.worlds = ParticleWorlds(make_scenario(scenario, PARALLEL_ENV_KWARGS, **scenario_kwargs), 1, max_cycles,
+                                     continuous_actions, dtype=torch.float64, autoreset=False)
         self.metadata = dict(self.metadata, name=scenario)
         self.render_mode, self.dynamic_rescaling = render_mode, dynamic_rescaling
         self.possible_agents = list(self.worlds.agents)

@@ -162,8 +162,8 @@ class SimpleSpread(Scenario):
         super().__init__()
         _check_int("N", N, 1)
         self.num_agent_neighbors, self.num_landmark_neighbors = _neighbors(num_agent_neighbors, num_landmark_neighbors)
-        if not 0.0 <= local_ratio <= 1.0:
-            raise ValueError(f"local_ratio is a proportion: must be in [0, 1], got {local_ratio}")
+        _check_proportion("local_ratio", local_ratio)
+        _check_bool(curriculum=curriculum, terminate_on_success=terminate_on_success)
         self.local_ratio, self.curriculum, self.terminate_on_success = local_ratio, curriculum, terminate_on_success
         self.agents = [Entity(f"agent_{i}", size=0.15, movable=True, silent=True) for i in range(N)]
         self.landmarks = [Entity(f"landmark {i}", collide=False) for i in range(N)]
@@ -284,6 +284,7 @@ class SimpleTag(Scenario):
             _check_int(key, value, 1)
         self.num_agent_neighbors, self.num_landmark_neighbors = _neighbors(num_agent_neighbors, num_landmark_neighbors)
         _check_int("num_obstacles", num_obstacles, 0)
+        _check_bool(curriculum=curriculum, terminate_on_success=terminate_on_success)
         self.curriculum, self.terminate_on_success = curriculum, terminate_on_success
         self.n_adversaries = num_adversaries
         self.agents = [Entity(f"adversary_{i}", size=0.075, movable=True, silent=True, accel=3.0, max_speed=1.0)
@@ -388,8 +389,7 @@ class SimpleReference(Scenario):
 
     def __init__(self, local_ratio: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= local_ratio <= 1.0:
-            raise ValueError(f"local_ratio is a proportion: must be in [0, 1], got {local_ratio}")
+        _check_proportion("local_ratio", local_ratio)
         self.local_ratio = local_ratio
         self.agents = [Entity(f"agent_{i}", movable=True, collide=False) for i in range(2)]
         self.landmarks = [Entity(f"landmark {i}", collide=False) for i in range(3)]
@@ -599,6 +599,7 @@ class _MatchedTargets(Scenario):
                  n_landmarks: int) -> None:
         super().__init__()
         _check_int("N", N, 1)
+        _check_bool(terminate_on_success=terminate_on_success)
         self.terminate_on_success = terminate_on_success
         self.agents = [Entity(f"agent_{i}", size=agent_size, movable=True, silent=True) for i in range(N)]
         self.landmarks = [Entity(f"landmark_{i}", size=landmark_size, collide=False) for i in range(n_landmarks)]
@@ -854,6 +855,17 @@ def _neighbors(agents: int | None, landmarks: int | None) -> tuple[int | None, i
         if value is not None:
             _check_int(key, value, 1)
     return agents, landmarks
+
+
+def _check_bool(**flags: object) -> None:
+    for key, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{key} must be true or false, got {value!r}")
+
+
+def _check_proportion(key: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{key} is a proportion: must be a number in [0, 1], got {value!r}")
 
 
 def _check_int(key: str, value: object, minimum: int) -> None:
