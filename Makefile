@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The CPU build of torch; a bare `torch` requirement would pull a multi-GB CUDA build.
+# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build. The project's machines take a
+# CPU wheel from their local wheel folder; elsewhere add the CPU index, e.g.
+# make test TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: setup demo test bench clean
@@ -11,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q $(TORCH_SPEC)
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 

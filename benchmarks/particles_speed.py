@@ -3,7 +3,7 @@
     python benchmarks/particles_speed.py                       # simple_spread_v3, N = 3, CPU
     python benchmarks/particles_speed.py --device cuda --envs 1 1024 8192 65536
 
-Random discrete actions drawn up front; one "env step" is one step of one environment (all its agents). mpe2 runs
+Random discrete actions, drawn up front for the batched worlds and per step for the PettingZoo envs; one "env step" is one step of one environment (all its agents). mpe2 runs
 its PettingZoo parallel env one environment at a time, as users run it; ours steps `num_envs` environments as
 tensors (float32, autoreset included). Our PettingZoo drop-in (one env, float64) is timed too.
 """

@@ -1,6 +1,6 @@
 """MADDPG on simple_spread (3 agents cover 3 landmarks) in 64 batched particle worlds, against the heuristics.
 
-    python examples/particles_maddpg.py            # about 10 minutes on 2 CPU cores; --steps for a longer run
+    python examples/particles_maddpg.py            # about a minute on 2 CPU cores; --steps for a longer run
 """
 
 import argparse
