@@ -21,8 +21,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from appliedrl.envs.inventory.problem import InventoryProblem, make_problem
+from appliedrl.envs.inventory.problem import InventoryProblem, is_integer, make_problem
 from appliedrl.envs.inventory.simulator import InventorySimulator
+
+
+ENV_OPTIONS = ("periods", "ignore_periods", "max_order", "order_levels", "problem_seed")  # not make_problem's
 
 
 def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
@@ -37,7 +40,7 @@ def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100,
                          f"{', '.join(valid + list(ENV_OPTIONS))}")
     for name, value in (("periods", periods), ("ignore_periods", ignore_periods), ("order_levels", order_levels),
                         ("problem_seed", problem_seed)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if not is_integer(value):
             raise ValueError(f"{name}={value!r} is invalid: must be an integer")
     if problem_seed < 0:
         raise ValueError(f"problem_seed={problem_seed} is invalid: must be >= 0")
@@ -46,8 +49,6 @@ def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100,
         raise ValueError(f"max_order={max_order!r} is invalid: must be a finite number > 0")
     return make_problem(setting, seed=problem_seed, **params)
 
-
-ENV_OPTIONS = ("periods", "ignore_periods", "max_order", "order_levels", "problem_seed")
 
 
 def _spaces(problem: InventoryProblem, max_order: float | None, order_levels: int) -> tuple[spaces.Box, spaces.Space, float]:

@@ -128,13 +128,13 @@ def make_problem(setting: str = "one_store_lost", *, lead_time: int | None = Non
     (real_data_store) keeps windows inside the train, dev or test part of the series (`split_bounds`)."""
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r}; valid settings: {', '.join(SETTINGS)}")
-    _check_optional("lead_time", lead_time, lambda v: _is_integer(v) and v >= 1,
+    _check_optional("lead_time", lead_time, lambda v: is_integer(v) and v >= 1,
                     "must be an integer >= 1 (orders arrive at the start of a later period)")
     _check_optional("holding_cost", holding_cost, lambda v: math.isfinite(v) and v >= 0, "must be finite and >= 0")
     _check_optional("shortage_cost", shortage_cost, lambda v: math.isfinite(v) and v >= 0, "must be finite and >= 0")
     _check_optional("demand_mean", demand_mean, lambda v: math.isfinite(v) and v > 0, "must be finite and > 0")
     _check_optional("demand_std", demand_std, lambda v: math.isfinite(v) and v >= 0, "must be finite and >= 0")
-    _check_optional("n_stores", n_stores, lambda v: _is_integer(v) and v >= 1, "must be an integer >= 1")
+    _check_optional("n_stores", n_stores, lambda v: is_integer(v) and v >= 1, "must be an integer >= 1")
     if setting != "real_data_store" and (demand_file is not None or store is not None or split is not None):
         raise ValueError(f"demand_file, store and split belong to setting real_data_store, not {setting}")
     if split is not None and split not in SPLITS:
@@ -212,7 +212,8 @@ def _real_data_problem(demand_file: str | None, store: str | None, split: str | 
         series_week=tuple(int(w) for w in frame["date"].dt.isocalendar().week), split=split, demand_file=str(path))
 
 
-def _is_integer(value: Any) -> bool:
+def is_integer(value: Any) -> bool:
+    """An int or numpy integer, and not a bool (True would pass as 1)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
