@@ -225,13 +225,12 @@ class HDPO:
                         metrics["train/learning_rate"] = self.optimizer.param_groups[0]["lr"]
                         progress.update(task, dev=f"dev: {dev_cost:.4f} (best {self.best_dev:.4f})")
                         if run_dir is not None:
-                            atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
+                            self._save_checkpoint(run_dir)
                         stop = stop or self.epoch - self.best_epoch >= cfg.patience
                     if logger is not None:
                         logger.log(self.epoch, metrics)
                     progress.update(task, completed=self.epoch)
-                    interrupt.stop_if_requested(lambda: atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir)),
-                                                run_dir)
+                    interrupt.stop_if_requested(lambda: self._save_checkpoint(run_dir), run_dir)
                     if stop:
                         break
         finally:
@@ -239,7 +238,7 @@ class HDPO:
                 logger.close()
         summary = self.test()
         if run_dir is not None:
-            atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
+            self._save_checkpoint(run_dir)
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 
@@ -302,6 +301,9 @@ class HDPO:
         with torch.no_grad():
             actions = self.policy(torch.as_tensor(batch, device=self.device)).cpu().numpy()
         return actions[0] if single else actions
+
+    def _save_checkpoint(self, run_dir: Path) -> None:
+        atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
 
     def _checkpoint(self) -> dict[str, Any]:
         return {"agent": self.name, "config": config_to_dict(self.config), "seed": self.seed, "env_id": self.env_id,

@@ -228,11 +228,10 @@ class MADDPG:
                         metrics["time/sps"] = self.num_steps / max(self.wall_time, 1e-9)
                         logger.log(self.num_steps, metrics)
                     if run_dir is not None and _crossed(before, self.num_steps, cfg.checkpoint_freq):
-                        atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
+                        self._save_checkpoint(run_dir)
                     recent = f"return {np.mean(self.recent_returns[-100:]):.2f}" if self.recent_returns else ""
                     progress.update(task, completed=self.num_steps, info=recent)
-                    interrupt.stop_if_requested(lambda: atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir)),
-                                                run_dir)
+                    interrupt.stop_if_requested(lambda: self._save_checkpoint(run_dir), run_dir)
             summary = {"agent": self.name, "env_id": self.env_id, "seed": self.seed, "steps": self.num_steps,
                        "updates": self.num_updates, "centralized_critic": cfg.centralized_critic,
                        "wall_time_s": round(self.wall_time, 3)}
@@ -243,7 +242,7 @@ class MADDPG:
                 if logger is not None:
                     logger.log(self.num_steps, {"eval/mean_return": result.mean})
             if run_dir is not None:
-                atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
+                self._save_checkpoint(run_dir)
                 (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             return summary
         finally:
@@ -337,6 +336,9 @@ class MADDPG:
                     agents=data["agents"], obs_dims=data["obs_dims"], action_spaces=data["action_spaces"])
         agent.actors.load_state_dict(data["actors"])
         return agent
+
+    def _save_checkpoint(self, run_dir: Path) -> None:
+        atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
 
     def _checkpoint(self) -> dict[str, Any]:
         try:
