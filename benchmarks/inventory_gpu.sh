@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HDPO on one GPU side by side with the reference implementation, in one sitting (about 8 minutes):
 # the CUDA-only tests, then the speed benchmark (lost sales, L = 4, p = 9, the reference's sizes) for ours with
-# CUDA graphs and eager, then the reference, unmodified, for REF_SECONDS.
+# CUDA graphs (seeds 0-2) and eager (seed 0), then the reference, unmodified, for REF_SECONDS.
 #
 #   bash benchmarks/inventory_gpu.sh PATH/TO/Neural_inventory_control [RESULTS_DIR]
 #
@@ -26,11 +26,11 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee 
 
 (cd "$elsewhere" && "$python" -m pytest -q -p no:warnings -p no:cacheprovider "$repo/tests/test_inventory.py" -k cuda) \
     2>&1 | tee -a "$log"
-"$python" benchmarks/inventory_speed.py --device cuda --minutes 0.75 --cuda-graph "${tuned[@]}" \
-    --json "$results/ours-graph.json" 2>&1 | tee -a "$log"
-"$python" benchmarks/inventory_speed.py --device cuda --minutes 0.75 --cuda-graph \
-    --json "$results/ours-graph-reference-rate.json" 2>&1 | tee -a "$log"
-"$python" benchmarks/inventory_speed.py --device cuda --minutes 1 "${tuned[@]}" \
+for seed in 0 1 2; do
+    "$python" benchmarks/inventory_speed.py --device cuda --minutes 0.5 --cuda-graph "${tuned[@]}" --seed $seed \
+        --json "$results/ours-graph-seed$seed.json" 2>&1 | tee -a "$log"
+done
+"$python" benchmarks/inventory_speed.py --device cuda --minutes 0.75 "${tuned[@]}" \
     --json "$results/ours-eager.json" 2>&1 | tee -a "$log"
 "$python" benchmarks/inventory_reference_speed.py --reference "$reference" --seconds "$ref_seconds" \
     --python "$python" --log "$results/reference.log" --json "$results/reference.json" 2>&1 | tee -a "$log"
