@@ -419,11 +419,14 @@ def test_the_capture_check_catches_what_breaks_a_cuda_graph():
     assert unsafe.found == {"aten.index_put", "aten.index", "aten._local_scalar_dense"}
 
 
-@pytest.mark.parametrize("setting,policy", [
+EVERY_POLICY = [
     ("one_store_lost", "mlp"), ("one_store_lost", "capped_base_stock"), ("one_store_backlogged", "base_stock"),
     ("serial", "echelon_base_stock"), ("one_warehouse", "mlp"), ("one_warehouse", "gnn"), ("transshipment", "mlp"),
-    ("real_data_store", "mlp"), ("one_store_lost", "constant"),
-])
+    ("transshipment", "gnn"), ("real_data_store", "mlp"), ("one_store_lost", "constant"),
+]
+
+
+@pytest.mark.parametrize("setting,policy", EVERY_POLICY)
 def test_training_step_can_be_captured_as_a_cuda_graph(setting, policy):
     """What `cuda_graph` replays: the forward and backward pass of a minibatch, with no op that waits on the GPU."""
     problem = make_problem(setting)
@@ -440,11 +443,13 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 @needs_cuda
-def test_cuda_graph_replays_give_the_eager_costs_and_gradients():
+@pytest.mark.parametrize("setting,policy", EVERY_POLICY)
+def test_cuda_graph_replays_give_the_eager_costs_and_gradients(setting, policy):
     from appliedrl.agents.hdpo import CUDAGraphGradient
 
-    problem = InventoryHDPOProblem(make_problem("one_store_lost", lead_time=3, shortage_cost=9), "cuda")
-    policy = make_policy("mlp", problem.problem).cuda()
+    problem = InventoryHDPOProblem(make_problem(setting), "cuda")
+    torch.manual_seed(0)
+    policy = make_policy(policy, problem.problem).cuda()
     train = problem.sample_scenarios(1000, 20, seed=0)
     params = list(policy.parameters())
 
@@ -463,8 +468,8 @@ def test_cuda_graph_replays_give_the_eager_costs_and_gradients():
     graphed = CUDAGraphGradient(mean_cost_and_gradient, params, batches[0])
     for index, (cost, grads) in zip(batches + batches[:1], expected + expected[:1]):
         assert graphed(index).item() == pytest.approx(cost, rel=1e-5)
-        for param, grad in zip(params, grads):
-            torch.testing.assert_close(param.grad, grad, rtol=1e-4, atol=1e-6)
+        for param, grad in zip(params, grads):  # atol: the GNN's scatter sums in no fixed order
+            torch.testing.assert_close(param.grad, grad, rtol=1e-4, atol=1e-5)
 
 
 @needs_cuda
