@@ -32,6 +32,8 @@ from appliedrl.agents.vec_env import NonFiniteError
 class DifferentiableProblem(Protocol):
     """A simulator HDPO can differentiate through."""
 
+    integer_actions: bool  # actions are rounded to integers when tested and deployed (trained unrounded)
+
     def sample_scenarios(self, n: int, periods: int, seed: int) -> Any:
         """A fixed set of `n` scenarios of `periods` periods (exogenous randomness and initial states)."""
 
@@ -167,6 +169,7 @@ class HDPO:
         self.device = torch.device(self.config.device)
         seed_everything(seed)
         self.policy = policy.to(self.device)
+        self.integer_actions = problem.integer_actions if problem is not None else False
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.learning_rate)
         self.epoch, self.best_dev, self.best_epoch, self.last_decay = 0, float("inf"), 0, 0
         self.best_state = copy.deepcopy(self.policy.state_dict())
@@ -296,10 +299,12 @@ class HDPO:
 
     # --- policy protocol -----------------------------------------------------------------------------------
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
-        """Actions of the (best-dev, after training) policy for one observation or a batch."""
+        """Actions of the (best-dev, after training) policy for one observation or a batch; rounded where the
+        problem's are integers (Poisson demand), as in HDPO's own test."""
         batch, single = check_observation_batch(obs, self.policy.observation_shape)
         with torch.no_grad():
-            actions = self.policy(torch.as_tensor(batch, device=self.device)).cpu().numpy()
+            actions = self.policy(torch.as_tensor(batch, device=self.device))
+        actions = (actions.round() if self.integer_actions else actions).cpu().numpy()
         return actions[0] if single else actions
 
     def _save_checkpoint(self, run_dir: Path) -> None:
@@ -310,7 +315,7 @@ class HDPO:
                 "env_kwargs": self.env_kwargs, "policy_module": self.policy, "policy": self.policy.state_dict(),
                 "best_state": self.best_state, "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
                 "best_dev": self.best_dev, "best_epoch": self.best_epoch, "last_decay": self.last_decay,
-                "train_seconds": self.train_seconds}
+                "train_seconds": self.train_seconds, "integer_actions": self.integer_actions}
 
     def _load_checkpoint(self, state: dict[str, Any]) -> None:
         self.policy.load_state_dict(state["policy"])
@@ -318,6 +323,7 @@ class HDPO:
         self.best_state, self.epoch = state["best_state"], state["epoch"]
         self.best_dev, self.best_epoch, self.train_seconds = state["best_dev"], state["best_epoch"], state["train_seconds"]
         self.last_decay = state.get("last_decay", 0)
+        self.integer_actions = state.get("integer_actions", self.integer_actions)
 
     def save(self, path: str | Path) -> None:
         atomic_torch_save(self._checkpoint(), Path(path))

@@ -151,6 +151,7 @@ def test_hdpo_fits_the_base_stock_level_and_reloads(tmp_path):
     loaded = HDPO.load(tmp_path / "run")
     obs = np.array([[3.0, 4.0], [20.0, 0.0]], np.float32)
     np.testing.assert_allclose(loaded.predict(obs), agent.predict(obs))
+    assert not np.all(loaded.predict(obs) == np.round(loaded.predict(obs)))  # Normal demand: orders stay continuous
     if not torch.cuda.is_available():  # a run trained with CUDA graphs acts on a machine without a GPU
         saved = torch.load(checkpoint_path(tmp_path / "run"), weights_only=False)
         saved["config"].update(device="cuda", cuda_graph=True)
@@ -489,6 +490,22 @@ def test_hdpo_with_cuda_graph_trains_like_eager(tmp_path):
     assert graphed["dev_cost"] == pytest.approx(eager["dev_cost"], rel=1e-3)
     for a, b in zip(graphed_agent.policy.parameters(), eager_agent.policy.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_hdpo_acts_with_integer_orders_under_poisson_demand_as_it_is_tested(tmp_path):
+    problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
+    config = HDPOConfig(batch_size=64, train_scenarios=128, train_periods=10, train_ignore_periods=2,
+                        dev_scenarios=64, dev_periods=10, dev_ignore_periods=2, test_scenarios=64, test_periods=20,
+                        test_ignore_periods=5, max_epochs=2, eval_every=1, tensorboard=False)
+    task = InventoryHDPOProblem(problem)
+    agent = HDPO(task, make_policy("mlp", problem), config, seed=0)
+    agent.learn(tmp_path, progress_bar=False)
+    obs = np.random.default_rng(0).uniform(0, 10, (16, *agent.policy.observation_shape)).astype(np.float32)
+    with torch.no_grad():
+        raw = agent.policy(torch.as_tensor(obs)).numpy()
+    assert not np.all(raw == np.round(raw))
+    for acting in (agent, HDPO.load(tmp_path)):
+        np.testing.assert_array_equal(acting.predict(obs), np.round(raw))
 
 
 def test_hdpo_runs_with_the_same_seed_start_from_the_same_policy():

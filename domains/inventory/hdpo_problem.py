@@ -32,6 +32,7 @@ class InventoryHDPOProblem:
         self.problem, self.compile = problem, compile
         self.simulator = InventorySimulator(problem, device)
         self.device = torch.device(device)
+        self.integer_actions = problem.demand_distribution == "poisson"
 
     def sample_scenarios(self, n: int, periods: int, seed: int) -> Scenarios:
         state = self.simulator.initial_state(n, seed)
@@ -48,7 +49,7 @@ class InventoryHDPOProblem:
 
     def cost(self, policy: nn.Module, scenarios: Scenarios, ignore_periods: int, test: bool = False) -> torch.Tensor:
         start = InventoryState(scenarios.on_hand, scenarios.pipeline)
-        round_orders = test and self.problem.demand_distribution == "poisson"
+        round_orders = test and self.integer_actions
         return self.simulator.rollout(policy, scenarios.demand, start, ignore_periods, round_orders, self.compile,
                                       scenarios.features)
 
