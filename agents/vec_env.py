@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import multiprocessing
+import signal
 from typing import Any
 
 import gymnasium as gym
@@ -60,8 +62,17 @@ def make_vec_env(env_id: str, n_envs: int, vectorization: str = "auto", env_kwar
     if vectorization == "sync":
         return SyncVectorEnv([make_one] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
     if vectorization == "async":
-        return AsyncVectorEnv([make_one] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+        make_in_worker = functools.partial(_make_ignoring_ctrl_c, env_id, env_kwargs)
+        return AsyncVectorEnv([make_in_worker] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
     raise ValueError(f"unknown vectorization {vectorization!r}; valid choices: {', '.join(VECTORIZATIONS)}")
+
+
+def _make_ignoring_ctrl_c(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
+    """gym.make for an async worker: a terminal's Ctrl-C reaches the workers too, and the main process, not
+    they, decides when to stop (it finishes the iteration, saves and closes them)."""
+    if multiprocessing.parent_process() is not None:  # AsyncVectorEnv also calls this once in the main process
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return gym.make(env_id, **env_kwargs)
 
 
 def autoreset_mode(envs: VectorEnv) -> AutoresetMode:

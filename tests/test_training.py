@@ -1,6 +1,7 @@
 import dataclasses
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -119,6 +120,28 @@ def test_ctrl_c_saves_a_checkpoint_the_run_resumes_from_exactly(tmp_path, tiny_p
     resumed = PPO("CartPole-v1", tiny_ppo_config, seed=1)
     train(resumed, 320, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
     assert torch.equal(params(resumed), params(full))
+
+
+def test_ctrl_c_at_a_terminal_stops_async_envs_gracefully(tmp_path, tiny_ppo_config):
+    """A terminal's Ctrl-C reaches the async workers too: they must not die, so the run can finish and save."""
+    config = dataclasses.replace(tiny_ppo_config, vectorization="async")
+
+    def press_ctrl_c(agent, metrics):
+        # the workers get it first and the envs are stepped after, as when Ctrl-C lands mid-rollout
+        if agent.num_timesteps == 64:
+            for worker in agent.envs.processes:
+                os.kill(worker.pid, signal.SIGINT)
+            time.sleep(0.2)
+        if agent.num_timesteps == 96:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    agent = PPO("CartPole-v1", config, seed=1)
+    with pytest.raises(Interrupted):
+        train(agent, 320, run_dir=tmp_path, callbacks=[press_ctrl_c], progress_bar=False)
+    assert torch.load(checkpoint_path(tmp_path), weights_only=False)["num_timesteps"] == 96
+    resumed = PPO("CartPole-v1", config, seed=1)
+    train(resumed, 320, run_dir=tmp_path, progress_bar=False, resume=True)
+    assert resumed.num_timesteps == 320
 
 
 def test_nan_from_env_stops_with_step_and_keeps_checkpoint(tmp_path, tiny_ppo_config):
