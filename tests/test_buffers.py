@@ -77,3 +77,60 @@ def test_a_vector_step_with_no_rows_to_store_is_a_no_op():
     empty = np.zeros((0, 1), np.float32)
     buffer.add(empty, np.zeros(0, np.int64), np.zeros(0), empty, np.zeros(0, bool), np.zeros(0, bool), env_ids=[])
     assert len(buffer) == 0 and buffer.tree.total == 0.0
+
+
+def test_nstep_keeps_one_queue_per_env_wraps_around_and_stores_next_masks():
+    """Two envs interleaved (n_step 2, gamma 0.5) in a buffer of 4: env 0 terminates at step 1, env 1 is truncated
+    at step 2; each transition keeps its own env's rewards and the mask of the state it bootstraps from."""
+    buffer = ReplayBuffer(4, 2, (1,), 3, gamma=0.5, n_step=2)
+    rewards = [[1.0, 10.0], [2.0, 20.0], [4.0, 40.0]]
+    terminated = [[False, False], [True, False], [False, False]]
+    truncated = [[False, False], [False, False], [False, True]]
+    for t in range(3):
+        obs = np.array([[t], [100 + t]], np.float32)  # env e's state at step t is 100 e + t
+        masks = np.eye(3, dtype=bool)[[t % 3, (t + 1) % 3]]  # the next state's mask, different for each row
+        buffer.add(obs, np.array([t, 10 + t]), np.array(rewards[t]), obs + 1, np.array(terminated[t]),
+                   np.array(truncated[t]), next_masks=masks)
+    # stored in order: (s0: 1 + .5*2, next s2, terminated), (s1: 2, next s2, terminated), (s100: 10 + .5*20, next
+    # s102), (s101: 20 + .5*40, next s103, truncated), (s102: 40, next s103, truncated); the fifth overwrites the first
+    assert len(buffer) == 4 and buffer.pos == 1
+    np.testing.assert_array_equal(buffer.obs[:, 0], [102, 1, 100, 101])
+    np.testing.assert_array_equal(buffer.actions, [12, 1, 10, 11])
+    np.testing.assert_allclose(buffer.rewards, [40.0, 2.0, 20.0, 40.0])
+    np.testing.assert_array_equal(buffer.next_obs[:, 0], [103, 2, 102, 103])
+    np.testing.assert_allclose(buffer.discounts, [0.5, 0.5, 0.25, 0.25])
+    np.testing.assert_array_equal(buffer.dones, [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(buffer.next_masks.argmax(-1), [0, 1, 2, 0])
+    assert [len(q) for q in buffer.pending] == [1, 0]  # env 0's new episode waits for its second reward
+    one_step = ReplayBuffer(3, 2, (1,), 0, gamma=0.5)
+    for t in range(2):  # two rows a step into 3 slots: the second step's rows go to slots 2 and 0
+        one_step.add(np.array([[t], [10 + t]], np.float32), np.array([t, 10 + t]), np.array([1.0, 1.0]),
+                     np.zeros((2, 1)), np.array([False, False]), np.array([False, False]))
+    np.testing.assert_array_equal(one_step.obs[:, 0], [11, 10, 1])
+    assert (len(one_step), one_step.pos) == (3, 1)
+
+
+def test_prioritized_alpha_beta_and_new_transitions_at_the_max_priority():
+    """alpha 0.5: leaves hold priority^0.5; a new transition gets the largest priority seen so far (not the latest);
+    beta 0.5: w = (N P)^-0.5 / max w."""
+    buffer = ReplayBuffer(8, 1, (1,), 0, gamma=0.9, prioritized=True, alpha=0.5)
+
+    def add(t):
+        no = np.array([False])
+        buffer.add(np.array([[t]]), np.array([0]), np.array([0.0]), np.array([[t]]), no, no)
+
+    for t in range(4):
+        add(t)
+    buffer.update_priorities(np.arange(4), np.array([1.0, -1.0, 1.0, 16.0]) - 1e-6)
+    buffer.update_priorities(np.array([0]), np.array([4.0 - 1e-6]))  # below the largest so far, 16
+    add(4)
+    np.testing.assert_allclose(buffer.tree.leaves(np.arange(5)), [2, 1, 1, 4, 4], rtol=1e-6)
+    assert buffer.tree.total == pytest.approx(12.0)
+    batch = buffer.sample(1200, beta=0.5)
+    idx, weights = batch["indices"].numpy(), batch["weights"].numpy()
+    assert np.mean(idx >= 3) == pytest.approx(8 / 12, abs=0.005)  # stratified: within one draw of exact
+    assert np.mean(idx == 0) == pytest.approx(2 / 12, abs=0.005)
+    # P = leaf / 12 over N = 5: w ∝ (5 leaf / 12)^-0.5, the largest at leaf 1: w = leaf^-0.5
+    np.testing.assert_allclose(weights, buffer.tree.leaves(idx) ** -0.5, rtol=1e-5)
+    np.testing.assert_allclose(weights[idx >= 3], 0.5, rtol=1e-5)
+    np.testing.assert_allclose(weights[idx == 0], 2 ** -0.5, rtol=1e-5)

@@ -73,7 +73,14 @@ def test_baseline_evaluation_and_domain_metrics(capsys):
     code, out, _ = run_cli(["evaluate", "baseline:random", "--env", "tests/MaskedChoice-v0", "--episodes", "10",
                             "--json"], capsys)
     report = json.loads(out)
-    assert code == 0 and 0.0 <= report["success_rate"] <= 1.0 and "hits" in report
+    assert code == 0 and report["episodes"] == 10 and report["mean_length"] == 5.0
+    # the env's last step reports is_success = hits = (last action on target): the two means must agree, and a
+    # random legal choice neither always hits nor always misses
+    assert report["success_rate"] == report["hits"] and 0.0 < report["hits"] < 1.0
+    assert 0.0 < report["mean_return"] < 5.0
+    code, again, _ = run_cli(["evaluate", "baseline:random", "--env", "tests/MaskedChoice-v0", "--episodes", "10",
+                              "--json"], capsys)
+    assert code == 0 and json.loads(again) == report  # the same seed repeats the evaluation
 
 
 def test_list(capsys):

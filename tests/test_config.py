@@ -35,6 +35,9 @@ def test_unknown_key_names_the_valid_keys():
     (["n_envs"], "expects key=value"),
     (["device=gpu"], "device must be cpu or cuda"),
     (["device=cuda:x"], "device must be cpu or cuda"),
+    (["n_steps=true"], "config key 'n_steps' expects int, got True"),  # a bool is not an int here
+    (["learning_rate=false"], "config key 'learning_rate' expects float, got False"),
+    (["vectorization=3"], "config key 'vectorization' expects str, got 3"),
 ])
 def test_bad_values_are_config_errors(pairs, message):
     with pytest.raises(ConfigError, match=message):
@@ -62,3 +65,4 @@ def test_every_recipe_is_a_valid_config_of_its_agent(recipe):
 def test_cuda_without_a_gpu_says_so():
     with pytest.raises(ConfigError, match="torch sees no CUDA device; valid choices here: cpu"):
         make_config(PPOConfig, {"device": "cuda"})
+

@@ -43,3 +43,31 @@ def test_terminal_transitions_do_not_bootstrap():
     b = batch()
     b["dones"] = torch.tensor([1.0])
     assert double_dqn_target(online, target, b).item() == 1.0
+
+
+class Table(nn.Module):
+    """Q(s', ·) looked up by the state's index, so each row of a batch gets its own values."""
+
+    def __init__(self, rows):
+        super().__init__()
+        self.rows = torch.tensor(rows, dtype=torch.float32)
+
+    def forward(self, obs):
+        return self.rows[obs[:, 0].long()]
+
+
+def test_a_batch_with_its_own_values_discounts_dones_and_masks_per_row():
+    """Three rows: n-step discounts γ^k differ per row, row 2 is terminal; masks reach the vanilla target too."""
+    online_q = Table([[1.0, 5.0, 3.0], [4.0, 2.0, 0.0], [0.0, 1.0, 2.0]])
+    target_q = Table([[2.0, 0.5, 4.0], [1.0, 7.0, 3.0], [5.0, 6.0, -1.0]])
+    b = {"next_obs": torch.tensor([[0.0], [1.0], [2.0]]), "rewards": torch.tensor([1.0, -1.0, 0.5]),
+         "discounts": torch.tensor([0.9, 0.81, 0.729]), "dones": torch.tensor([0.0, 0.0, 1.0])}
+    # unmasked: double picks online's argmax (1, 0, 2) valued by the target; vanilla takes the target's max
+    torch.testing.assert_close(double_dqn_target(online_q, target_q, b), torch.tensor([1 + 0.9 * 0.5, -1 + 0.81, 0.5]))
+    torch.testing.assert_close(double_dqn_target(online_q, target_q, b, double_q=False),
+                               torch.tensor([1 + 0.9 * 4, -1 + 0.81 * 7, 0.5]))
+    b["next_masks"] = torch.tensor([[True, False, True], [True, False, True], [False, True, True]])
+    # masked: double picks (2, 0, 2); vanilla's max over legal actions is (4, 3, -)
+    torch.testing.assert_close(double_dqn_target(online_q, target_q, b), torch.tensor([1 + 0.9 * 4, -1 + 0.81, 0.5]))
+    torch.testing.assert_close(double_dqn_target(online_q, target_q, b, double_q=False),
+                               torch.tensor([1 + 0.9 * 4, -1 + 0.81 * 3, 0.5]))

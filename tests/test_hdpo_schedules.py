@@ -32,6 +32,13 @@ def test_bad_schedule_values_are_rejected(key, value, message):
         make_config(HDPOConfig, {"lr_schedule": "cosine", "learning_rate": 1e-4, "min_learning_rate": 1e-3})
 
 
+def _logged_learning_rates(run_dir):
+    import csv
+
+    with open(run_dir / "metrics.csv") as file:
+        return [float(row["train/learning_rate"]) for row in csv.DictReader(file)]
+
+
 def test_plateau_decays_after_patience_and_stops_at_the_floor():
     agent = _agent(learning_rate=0.1, lr_schedule="plateau", lr_patience=20, lr_decay=0.5, min_learning_rate=0.03)
     agent.epoch, agent.best_epoch = 19, 0
@@ -43,14 +50,29 @@ def test_plateau_decays_after_patience_and_stops_at_the_floor():
     agent.epoch = 30
     agent._schedule_learning_rate()  # patience restarts at the decay
     assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
-    agent.epoch = 40
-    agent._schedule_learning_rate()
+    agent.epoch, agent.best_epoch = 40, 35
+    agent._schedule_learning_rate()  # and at a better dev cost: 40 - 35 < 20
+    assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
+    agent.epoch = 55
+    agent._schedule_learning_rate()  # 0.025 is below the floor
     assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(0.03)
 
 
+def test_plateau_during_training_follows_the_dev_costs(tmp_path):
+    """Dev costs by epoch 5, 4, 4, 4, 3, 3, 3, 3 with lr_patience 2: no better cost at epochs 3-4 (best at 2)
+    decays at 4; the better cost at 5 restarts the count, so the next decay is at 7, down to the floor."""
+    agent = _agent(learning_rate=0.1, lr_schedule="plateau", lr_patience=2, lr_decay=0.5, min_learning_rate=0.03,
+                   max_epochs=8, eval_every=1)
+    dev_costs = {1: 5.0, 2: 4.0, 3: 4.0, 4: 4.0, 5: 3.0, 6: 3.0, 7: 3.0, 8: 3.0}
+    agent._evaluate = lambda scenarios, ignore, test=False: 0.0 if test else dev_costs[agent.epoch]
+    agent.learn(tmp_path, progress_bar=False)
+    assert _logged_learning_rates(tmp_path) == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.03, 0.03])
+    assert agent.best_epoch == 5
+
+
 def test_cosine_anneals_to_the_minimum_at_max_epochs(tmp_path):
-    agent = _agent(learning_rate=0.1, lr_schedule="cosine", min_learning_rate=0.01, max_epochs=4, eval_every=2)
+    """After epoch k of 3: 0.01 + 0.09 (1 + cos(pi k / 3)) / 2 = 0.0775, 0.0325, 0.01 (linear would be .07, .04)."""
+    agent = _agent(learning_rate=0.1, lr_schedule="cosine", min_learning_rate=0.01, max_epochs=3, eval_every=1)
     agent.learn(tmp_path, progress_bar=False)
     assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
-    logged = (tmp_path / "metrics.csv").read_text()
-    assert "train/learning_rate" in logged
+    assert _logged_learning_rates(tmp_path) == pytest.approx([0.0775, 0.0325, 0.01])

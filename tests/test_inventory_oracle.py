@@ -16,6 +16,7 @@ def test_oracle_on_one_lost_sales_store_pays_only_the_shortages_the_start_forces
     # lands exactly as demanded
     assert oracle.cost(demand, one_store(0.0, 1)).item() == pytest.approx(9 * 7 / 5)
     assert oracle.cost(demand, one_store(0.0, 1), ignore_periods=2).item() == 0.0
+    assert oracle.cost(demand, one_store(0.0, 1), ignore_periods=1).item() == pytest.approx(9 * 4 / 4)
 
 
 def test_oracle_on_one_backlogged_store_orders_the_backlog_back():
@@ -42,3 +43,21 @@ def test_oracle_is_a_lower_reference_for_the_newsvendor_policy():
     with torch.no_grad():
         heuristic = simulator.rollout(newsvendor_policy(problem), demand, start, ignore_periods=20).mean()
     assert JustInTimeOracle(problem).cost(demand, start, ignore_periods=20).mean() < 0.01 < heuristic
+
+
+@pytest.mark.parametrize("setting", ["one_warehouse", "transshipment"])
+def test_oracle_cost_is_the_simulators_per_store_per_period_average_of_its_orders(setting):
+    """Replaying the oracle's orders through InventorySimulator.rollout gives the same cost per scenario: the
+    average over the periods after ignore_periods and over the stores (several here)."""
+    problem = make_problem(setting)
+    simulator = InventorySimulator(problem)
+    demand, start = problem.sample_demand(16, 12, seed=3), simulator.initial_state(16, seed=3)
+    oracle, recorded = JustInTimeOracle(problem), []
+    orders = oracle.orders
+    oracle.orders = lambda *args: recorded.append(orders(*args)) or recorded[-1]
+    cost = oracle.cost(demand, start, ignore_periods=3)
+    replay = iter(recorded)
+    with torch.no_grad():
+        expected = simulator.rollout(lambda obs: next(replay), demand, start, ignore_periods=3)
+    assert problem.n_stores > 1 and len(recorded) == 12 and (cost > 0.1).all()
+    torch.testing.assert_close(cost, expected)

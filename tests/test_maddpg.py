@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from appliedrl.agents.config import ConfigError
 from appliedrl.agents.evaluation import evaluate_multiagent
@@ -74,10 +76,21 @@ def test_gumbel_softmax() -> None:
     assert torch.allclose(soft.sum(-1), torch.ones(20_000))
     frequencies = torch.bincount(soft.argmax(-1), minlength=3).float() / 20_000  # Gumbel-max = categorical sample
     assert torch.allclose(frequencies, logits[0].softmax(-1).detach(), atol=0.01)
-    hard = _gumbel_softmax(logits, 1.0, True, generator)
-    assert torch.allclose(hard.detach(), hard.detach().round(), atol=1e-6) and torch.allclose(hard.sum(-1), soft.sum(-1))
-    (hard[:, 0]).sum().backward()
-    assert logits.grad.abs().sum() > 0  # straight-through passes the soft gradient
+    # at temperature 0.5: softmax((logits + g) / 0.5), g = -log(-log(u)) from the same uniforms
+    state = generator.get_state()
+    gumbel = -torch.log(-torch.log(torch.rand(logits.shape, generator=torch.Generator().set_state(state))))
+    expected = ((logits.detach() + gumbel) / 0.5).softmax(-1)
+    torch.testing.assert_close(_gumbel_softmax(logits, 0.5, False, torch.Generator().set_state(state)), expected)
+    # straight-through: the one-hot of the soft sample's argmax forward, exactly the soft sample's gradient backward
+    hard = _gumbel_softmax(logits, 0.5, True, torch.Generator().set_state(state))
+    torch.testing.assert_close(hard.detach(), F.one_hot(expected.argmax(-1), 3).float(), rtol=0, atol=1e-6)
+    weights = torch.tensor([1.0, -2.0, 0.5])
+    (hard * weights).sum().backward()
+    straight_through = logits.grad.clone()
+    logits.grad = None
+    (_gumbel_softmax(logits, 0.5, False, torch.Generator().set_state(state)) * weights).sum().backward()
+    assert straight_through.abs().sum() > 0
+    torch.testing.assert_close(straight_through, logits.grad)
 
 
 def test_resume_is_exact(tmp_path) -> None:
@@ -201,3 +214,130 @@ def test_training_without_eval_envs_saves_the_run_and_skips_evaluation(tmp_path)
     assert (tmp_path / "checkpoint" / "agent.pt").is_file()
     with pytest.raises(ValueError, match="eval_freq=100 needs eval_envs"):
         MADDPG(make_multiagent("particles/simple_v3", 2), dataclasses.replace(config, eval_freq=100), 0).learn(10)
+
+
+def _member(nets, i: int, x: torch.Tensor) -> torch.Tensor:
+    """Member i of an EnsembleMLP run as a plain ReLU MLP on x [B, in]."""
+    last = len(nets.weights) - 1
+    for k, (weight, bias) in enumerate(zip(nets.weights, nets.biases)):
+        x = x @ weight[i] + bias[i, 0]
+        x = torch.relu(x) if k < last else x
+    return x
+
+
+@pytest.mark.parametrize("centralized", [True, False], ids=["maddpg", "ddpg"])
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+def test_one_update_matches_a_per_agent_reference(continuous: bool, centralized: bool) -> None:
+    """One `_update` on a fixed minibatch equals the paper's update written agent by agent: critic i regresses on
+    r_i + γ(1 − terminated) Q'_i(s', μ'(s')) with the *target* actors and critics; actor i ascends Q_i (already
+    updated) with only its own action replaced by its policy's, plus the logit penalty over its real action
+    entries; then Polyak averaging with τ. SGD (lr 0.1, no clipping) makes the parameter change -0.1 × gradient,
+    so every gradient is checked; speaker_listener pads observations (3 vs 11) and actions (3 vs 5)."""
+    env_kwargs = {"continuous_actions": True} if continuous else {}
+    config = MADDPGConfig(**(SMALL | dict(num_envs=2, gamma=0.9, tau=0.3, max_grad_norm=0.0, actor_regularization=0.5,
+                                          gumbel_temperature=0.7, centralized_critic=centralized, batch_size=16)))
+    agent = MADDPG(make_multiagent("particles/simple_speaker_listener_v4", 2, **env_kwargs), config, 0)
+    n, batch, width, k = 2, 16, 11, 5
+    dims = [3, 5]
+    g = torch.Generator().manual_seed(3)
+    obs, next_obs = torch.randn(batch, n, width, generator=g), torch.randn(batch, n, width, generator=g)
+    obs[:, 0, 3:], next_obs[:, 0, 3:] = 0, 0  # the speaker's observation is zero-padded
+    if continuous:
+        actions = torch.rand(batch, n, k, generator=g)
+    else:
+        actions = torch.stack([F.one_hot(torch.randint(d, (batch,), generator=g), k) for d in dims], 1).float()
+    for i, d in enumerate(dims):
+        actions[:, i, d:] = 0
+    rewards = torch.randn(batch, n, generator=g)  # a different reward for each agent
+    terminated = torch.arange(batch) % 3 == 0
+    fixed_batch = (obs, actions, rewards, next_obs, terminated)
+    agent.buffer = type("FixedBatch", (), {"sample": lambda self, size, rng: fixed_batch})()
+    with torch.no_grad():  # targets that differ from the online networks
+        for p in [*agent.target_actors.parameters(), *agent.target_critics.parameters()]:
+            p.add_(0.1 * torch.randn(p.shape, generator=g))
+    actors, critics = copy.deepcopy(agent.actors), copy.deepcopy(agent.critics)
+    target_actors, target_critics = copy.deepcopy(agent.target_actors), copy.deepcopy(agent.target_critics)
+    noise = torch.Generator().set_state(agent.torch_rng.get_state())  # the update's Gumbel draws: target, then actor
+    u_target, u_actor = (torch.rand(n, batch, k, generator=noise) for _ in range(2))
+    agent.actor_optimizer = torch.optim.SGD(agent.actors.parameters(), lr=0.1)
+    agent.critic_optimizer = torch.optim.SGD(agent.critics.parameters(), lr=0.1)
+    metrics = agent._update()
+
+    def policy(nets, observations, uniform):
+        """Every agent's action [B, agents, K] (zero-padded) and its raw outputs over its real entries."""
+        encoded, raw = [], []
+        for i, d in enumerate(dims):
+            logits = _member(nets, i, observations[:, i])[:, :d]
+            if continuous:
+                action = torch.sigmoid(logits)  # Box(0, 1): no exploration noise in updates
+            else:
+                gumbel = -torch.log(-torch.log(uniform[i, :, :d]))
+                action = ((logits + gumbel) / 0.7).softmax(-1)
+            encoded.append(F.pad(action, (0, k - d)))
+            raw.append(logits)
+        return torch.stack(encoded, 1), raw
+
+    def q(nets, i, observations, joint):
+        x = torch.cat([observations.flatten(1), joint.flatten(1)], -1) if centralized else \
+            torch.cat([observations[:, i], joint[:, i]], -1)
+        return _member(nets, i, x).squeeze(-1)
+
+    with torch.no_grad():
+        next_actions, _ = policy(target_actors, next_obs, u_target)
+        y = [rewards[:, i] + 0.9 * (~terminated).float() * q(target_critics, i, next_obs, next_actions)
+             for i in range(n)]
+    critic_losses = [(q(critics, i, obs, actions) - y[i]).square().mean() for i in range(n)]
+    sum(critic_losses).backward()
+    updated_critics = copy.deepcopy(critics)
+    with torch.no_grad():
+        for p, ref, new in zip(agent.critics.parameters(), critics.parameters(), updated_critics.parameters()):
+            new.sub_(0.1 * ref.grad)
+            torch.testing.assert_close(p, new, rtol=1e-4, atol=1e-6)
+    own, raw = policy(actors, obs, u_actor)
+    actor_losses = []
+    for i in range(n):
+        joint = actions.clone()
+        joint[:, i] = own[:, i]  # agent i's own action from its policy, the others' from the buffer
+        actor_losses.append(-q(updated_critics, i, obs, joint).mean() + 0.5 * raw[i].square().mean())
+    sum(actor_losses).backward()
+    for p, ref in zip(agent.actors.parameters(), actors.parameters()):
+        torch.testing.assert_close(p, ref.detach() - 0.1 * ref.grad, rtol=1e-4, atol=1e-6)
+    for nets, before, after in ((agent.actors, target_actors, agent.target_actors),
+                                (agent.critics, target_critics, agent.target_critics)):
+        for p, old, new in zip(nets.parameters(), before.parameters(), after.parameters()):
+            torch.testing.assert_close(new, 0.7 * old + 0.3 * p.detach(), rtol=1e-5, atol=1e-6)
+    assert metrics["train/critic_loss"] == pytest.approx(sum(critic_losses).item() / n, rel=1e-5)
+    assert metrics["train/actor_loss"] == pytest.approx(sum(actor_losses).item() / n, rel=1e-5)
+
+
+def test_collected_transitions_keep_the_final_observation_of_truncated_episodes() -> None:
+    """At a truncation the buffer's next observation is the episode's last one (info["final_obs"]), not the reset
+    observation the env returns; truncation is not termination; the episode's return is recorded."""
+    config = MADDPGConfig(**(SMALL | dict(num_envs=2, learning_starts=10_000, batch_size=8)))
+    envs = make_multiagent("particles/simple_spread_v3", 2, max_cycles=3)
+    agent = MADDPG(envs, config, 0)
+    steps, taken, step = [], [], envs.step
+
+    def recording_step(actions):
+        taken.append(actions.clone())
+        out = step(actions)
+        steps.append(out)
+        return out
+
+    envs.step = recording_step
+    agent.learn(12, progress_bar=False)  # two episodes of 3 steps in each of the 2 envs
+    assert len(steps) == 6 and agent.buffer.size == 12
+    for t, (next_obs, rewards, terminated, truncated, info) in enumerate(steps):
+        expected = info["final_obs"] if t % 3 == 2 else next_obs
+        torch.testing.assert_close(agent.buffer.next_obs[2 * t: 2 * t + 2], expected, rtol=0, atol=0)
+        assert not terminated.any() and bool(truncated.all()) == (t % 3 == 2)
+        assert torch.equal(agent.buffer.actions[2 * t: 2 * t + 2], F.one_hot(taken[t], 5).float())
+        torch.testing.assert_close(agent.buffer.rewards[2 * t: 2 * t + 2], rewards.float(), rtol=0, atol=0)
+        if t:
+            torch.testing.assert_close(agent.buffer.obs[2 * t: 2 * t + 2], steps[t - 1][0], rtol=0, atol=0)
+    assert not agent.buffer.terminated[:12].any()
+    assert not torch.equal(steps[2][4]["final_obs"], steps[2][0])  # the env did reset: the test can tell them apart
+    # each episode's reward summed, averaged over the agents: env 0 and env 1 of the first episode, then the second
+    returns = [sum(s[1] for s in steps[3 * e: 3 * e + 3]).mean(-1).tolist() for e in range(2)]
+    assert agent.recent_returns == pytest.approx(returns[0] + returns[1])
+    torch.testing.assert_close(agent.obs, steps[5][0])

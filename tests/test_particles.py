@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 
 import numpy as np
@@ -171,6 +172,34 @@ def test_collect_treasure_deliveries_with_mpe2() -> None:
     assert deliveries > 10
 
 
+@pytest.mark.parametrize("name, kwargs, chasers", [
+    ("simple_spread_v3", {"N": 1}, {"agent_0": slice(4, 6)}),
+    ("simple_tag_v3", {"num_good": 1, "num_adversaries": 3, "num_obstacles": 0},
+     {f"adversary_{i}": slice(8, 10) for i in range(3)})])
+def test_terminate_on_success_with_mpe2(name: str, kwargs: dict, chasers: dict) -> None:
+    """terminate_on_success, with agents steered to succeed (random ones never do): the agent reaches its
+    landmark, the predators catch the prey; every step and the early ends equal mpe2's."""
+    reference, ours = _pair(name, max_cycles=60, terminate_on_success=True, **kwargs)
+    rng = np.random.default_rng(3)
+    early_ends = 0
+    for episode in range(6):
+        obs_ref, _ = reference.reset(seed=episode)
+        ours.reset(seed=episode)
+        steps = 0
+        while reference.agents:
+            actions = {a: _steer(obs_ref[a][chasers[a]], obs_ref[a][:2]) if a in chasers and rng.random() < 0.9
+                       else int(rng.integers(5)) for a in reference.agents}
+            obs_ref, rew_ref, term_ref, trunc_ref, _ = reference.step(actions)
+            obs_ours, rew_ours, term_ours, trunc_ours, _ = ours.step(actions)
+            steps += 1
+            for a in actions:
+                np.testing.assert_allclose(obs_ours[a], obs_ref[a], atol=1e-6)
+                assert rew_ours[a] == pytest.approx(rew_ref[a], abs=1e-6)
+            assert (term_ours, trunc_ours) == (term_ref, trunc_ref)
+        early_ends += steps < 60 and all(term_ref.values())
+    assert early_ends >= 3
+
+
 def test_curriculum_advances() -> None:
     from appliedrl.envs.particles import simple_tag_v3
     env = simple_tag_v3.parallel_env(curriculum=True)
@@ -196,6 +225,33 @@ def test_batched_autoreset_and_shapes() -> None:
         assert bool(truncated.all()) == (step == 3) and not terminated.any()
     assert "final_obs" in info and not torch.equal(info["final_obs"], obs)  # reset in the same call
     assert (worlds.steps == 0).all()
+
+
+def test_batched_autoreset_resets_only_the_finished_environments() -> None:
+    """Environments out of phase: at each step, the ones that finish come back reset (their last observation in
+    info["final_obs"]) while the others evolve exactly as without autoreset, and each keeps its own step count."""
+    worlds = ParticleWorlds("simple_spread_v3", 4, max_cycles=3, dtype=torch.float64)
+    worlds.reset(seed=0)
+    generator = torch.Generator().manual_seed(0)
+    worlds.step(torch.randint(5, (4, 3), generator=generator))
+    worlds.reset(envs=torch.tensor([2, 3]))  # envs 0 and 1 have taken one step, envs 2 and 3 none
+    assert worlds.steps.tolist() == [1, 1, 0, 0]
+    for t in range(6):
+        plain = copy.deepcopy(worlds)
+        plain.autoreset = False
+        actions = torch.randint(5, (4, 3), generator=generator)
+        expected_obs, expected_rewards, _, _, _ = plain.step(actions)
+        obs, rewards, terminated, truncated, info = worlds.step(actions)
+        done = torch.tensor([t % 3 == 1] * 2 + [t % 3 == 2] * 2)
+        assert torch.equal(truncated, done[:, None].expand(-1, 3)) and not terminated.any()
+        assert worlds.steps.tolist() == [(t + 2) % 3] * 2 + [(t + 1) % 3] * 2
+        torch.testing.assert_close(rewards, expected_rewards, rtol=0, atol=0)
+        torch.testing.assert_close(obs[~done], expected_obs[~done], rtol=0, atol=0)
+        if t % 3 == 0:
+            assert "final_obs" not in info  # nothing finished
+            continue
+        torch.testing.assert_close(info["final_obs"], expected_obs, rtol=0, atol=0)
+        assert not torch.isclose(obs[done], expected_obs[done]).all(-1).all(-1).any()  # each finished env reset
 
 
 def test_bad_input() -> None:
