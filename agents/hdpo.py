@@ -239,9 +239,10 @@ class HDPO:
         finally:
             if logger is not None:
                 logger.close()
+        if run_dir is not None:  # before test() loads the best-dev weights: a resumed run goes on from the last ones
+            self._save_checkpoint(run_dir)
         summary = self.test()
         if run_dir is not None:
-            self._save_checkpoint(run_dir)
             (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
 

@@ -52,8 +52,34 @@ def test_warehouse_scales_orders_down_proportionally_and_pays_holding_after_ship
     # stores asked 9 of the warehouse's 6: shipped 4 and 2; warehouse keeps 0, stores hold 10 each
     assert torch.allclose(s.pipeline[0, :2, 0], torch.tensor([4.0, 2.0]))
     assert cost.item() == pytest.approx(20.0 + 0.3 * 0.0)
+    assert s.pipeline[0, 2].tolist() == [0.0, 4.0]  # the warehouse's own order: lead time 3
     s, cost = sim.step(s, torch.zeros(1, 3), torch.zeros(1, 2))
     assert torch.allclose(s.on_hand[0, :2], torch.tensor([14.0, 12.0]))
+    # enough stock: the warehouse ships exactly what is asked and pays 0.3 on the 11 it keeps; store 0 misses
+    # 2 units (lost: it stays at 0, 9 each); the warehouse's order of 4 lands at the start of period 3
+    s = InventoryState(torch.tensor([[0.0, 0.0, 20.0]]), torch.zeros(1, nodes, problem.max_lead_time - 1))
+    s, cost = sim.step(s, torch.tensor([[6.0, 3.0, 4.0]]), torch.tensor([[2.0, 0.0]]))
+    assert cost.item() == pytest.approx(9 * 2.0 + 0.3 * 11.0)
+    assert s.on_hand[0].tolist() == [0.0, 0.0, 11.0] and s.pipeline[0].tolist() == [[6.0, 0.0], [3.0, 0.0], [0.0, 4.0]]
+    s, cost = sim.step(s, torch.zeros(1, 3), torch.zeros(1, 2))
+    assert cost.item() == pytest.approx(0.3 * 11.0) and s.on_hand[0].tolist() == [6.0, 3.0, 11.0]
+    s, cost = sim.step(s, torch.zeros(1, 3), torch.zeros(1, 2))
+    assert cost.item() == pytest.approx(9.0 + 0.3 * 11.0) and s.on_hand[0].tolist() == [6.0, 3.0, 15.0]
+
+
+def test_demand_scenarios_have_the_stated_mean_spread_and_correlation():
+    # Normal(50, 5) per store, pairwise correlation 0.5 (clipping at 0 is 10 standard deviations away)
+    problem = make_problem("transshipment", n_stores=3, demand_mean=50.0, demand_std=5.0)
+    demand = problem.sample_demand(20_000, 5, seed=0)
+    assert demand.shape == (20_000, 5, 3) and torch.equal(demand, problem.sample_demand(20_000, 5, seed=0))
+    flat = demand.reshape(-1, 3).double().numpy()
+    np.testing.assert_allclose(flat.mean(0), 50.0, atol=0.1)  # standard error 0.016
+    np.testing.assert_allclose(flat.std(0), 5.0, atol=0.06)
+    np.testing.assert_allclose(np.corrcoef(flat.T)[np.triu_indices(3, 1)], 0.5, atol=0.02)
+    assert abs(np.corrcoef(flat[:-3, 0], flat[3:, 0])[0, 1]) < 0.02  # independent over time
+    poisson = make_problem("one_store_lost", demand_mean=5.0).sample_demand(20_000, 5, seed=0).numpy()
+    assert (poisson == np.round(poisson)).all() and poisson.min() >= 0
+    assert poisson.mean() == pytest.approx(5.0, abs=0.05) and poisson.var() == pytest.approx(5.0, abs=0.15)
 
 
 def test_pathwise_gradient_matches_finite_differences():
@@ -92,18 +118,51 @@ def test_hdpo_resume_equals_uninterrupted_run(tmp_path):
     config = HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
                         dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
                         test_ignore_periods=10, max_epochs=6, eval_every=3, tensorboard=False)
+
+    def without_time(summary):
+        return {key: value for key, value in summary.items() if key != "train_seconds"}
+
+    torch.manual_seed(0)
+    full = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
+    full_summary = full.learn(tmp_path / "full", progress_bar=False)
+    torch.manual_seed(0)
+    cut = dataclasses.replace(config, max_epochs=3)
+    first = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), cut, seed=1)
+    first_summary = first.learn(tmp_path / "cut", progress_bar=False)
+    # resumed with the budget it already spent, the run only tests again: the best dev cost and its epoch (what
+    # early stopping and the plateau schedule go by) come back from the checkpoint
+    torch.manual_seed(123)  # a different initial network: only the checkpoint can make it match
+    again = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), cut, seed=1)
+    assert again.learn(tmp_path / "cut", progress_bar=False, resume=True) == first_summary
+    torch.manual_seed(123)
+    resumed = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
+    resumed_summary = resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
+    assert resumed.epoch == full.epoch == 6
+    assert without_time(resumed_summary) == without_time(full_summary)
+    for a, b in zip(resumed.policy.state_dict().values(), full.policy.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_hdpo_finished_run_extended_with_more_epochs_equals_an_uninterrupted_run(tmp_path):
+    import dataclasses
+
+    problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
+    config = HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
+                        dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
+                        test_ignore_periods=10, max_epochs=5, eval_every=1, tensorboard=False)
     torch.manual_seed(0)
     full = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
     full.learn(tmp_path / "full", progress_bar=False)
     torch.manual_seed(0)
     first = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), dataclasses.replace(config, max_epochs=3),
                  seed=1)
-    first.learn(tmp_path / "cut", progress_bar=False)
-    torch.manual_seed(123)  # a different initial network: only the checkpoint can make it match
+    assert first.learn(tmp_path / "cut", progress_bar=False)["best_epoch"] == 2  # the last epoch is not the best
     resumed = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
     resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
-    assert resumed.epoch == full.epoch == 6
     for a, b in zip(resumed.policy.state_dict().values(), full.policy.state_dict().values()):
+        assert torch.equal(a, b)
+    last = [torch.load(checkpoint_path(tmp_path / run), weights_only=False)["policy"] for run in ("cut", "full")]
+    for a, b in zip(last[0].values(), last[1].values()):  # the checkpoints hold the last weights, not the best
         assert torch.equal(a, b)
 
 
@@ -179,6 +238,42 @@ def test_env_checkers_and_vector_env():
     envs.close()
 
 
+def test_env_steps_in_lockstep_with_the_simulator_and_reports_the_average_after_the_warm_up():
+    """Deterministic demand (std 0): from the start state the env shows, the simulator gives every reward (minus
+    the cost per store), every observation, the final one, and the average cost per period per store over the
+    periods after `ignore_periods`."""
+    kwargs = {"setting": "one_warehouse", "n_stores": 3, "demand_mean": 5.0, "demand_std": 0.0, "periods": 4,
+              "ignore_periods": 1}
+    envs = gym.make_vec("appliedrl/Inventory-v0", 2, vectorization_mode="vector_entry_point", **kwargs)
+    single = gym.make("appliedrl/Inventory-v0", **kwargs)
+    problem = envs.unwrapped.problem
+    sim, nodes, slots = InventorySimulator(problem), problem.n_nodes, problem.max_lead_time - 1
+    orders = np.random.default_rng(0).uniform(0, 12, (4, 2, nodes)).astype(np.float32)
+    obs, _ = envs.reset(seed=0)
+    single_obs, _ = single.reset(seed=1)
+    obs = np.concatenate([obs, single_obs[None]])  # rows 0, 1: the vector env; row 2: the single env
+    orders = np.concatenate([orders, orders[:, :1]], axis=1)
+    s = InventoryState(torch.as_tensor(obs[:, :nodes]), torch.as_tensor(obs[:, nodes:]).reshape(3, nodes, slots))
+    costs = []
+    for t in range(4):
+        s, cost = sim.step(s, torch.as_tensor(orders[t]), torch.full((3, 3), 5.0))
+        costs.append(cost.numpy() / 3)
+        obs, reward, terminated, truncated, info = envs.step(orders[t, :2])
+        single_obs, single_reward, single_terminated, single_truncated, single_info = single.step(orders[t, 2])
+        np.testing.assert_allclose(np.append(reward, single_reward), -costs[-1], rtol=1e-5)
+        assert not terminated.any() and not single_terminated
+        assert truncated.tolist() == [t == 3] * 2 and single_truncated == (t == 3)
+        if t < 3:
+            np.testing.assert_allclose(np.concatenate([obs, single_obs[None]]), s.observation().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(np.concatenate([np.stack(info["final_obs"]).astype(np.float32), single_obs[None]]),
+                               s.observation().numpy(), rtol=1e-5)
+    average = np.mean(costs[1:], axis=0)  # periods 1..3
+    np.testing.assert_allclose(info["final_info"]["episode_metrics"]["average_cost"], average[:2], rtol=1e-5)
+    assert single_info["episode_metrics"]["average_cost"] == pytest.approx(average[2], rel=1e-5)
+    assert np.ptp(np.array(costs), axis=0).min() > 0.1  # the warm-up period costs differently: leaving it out shows
+    envs.close()
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"lead_time": -1}, "lead_time=-1 is invalid"),
     ({"n_stores": 0, "setting": "one_warehouse"}, "n_stores=0 is invalid"),
@@ -206,8 +301,49 @@ def test_ppo_trains_on_the_native_vector_env(tiny_ppo_config):
     config = dataclasses.replace(tiny_ppo_config, normalize_obs=True, normalize_reward=True)
     agent = PPO("appliedrl/Inventory-v0", config, seed=0, env_kwargs={"periods": 10, "ignore_periods": 2})
     assert type(agent.envs).__name__ == "InventoryVectorEnv"
+    # record what the env hands out, to check the running statistics against their batch formulas
+    start = agent.obs_normalizer.stats.state_dict()
+    seen, rewards, dones = [], [], []
+    step = agent.envs.step
+
+    def recording_step(actions):
+        obs, reward, terminated, truncated, info = step(actions)
+        seen.append(obs.copy())
+        rewards.append(reward.copy())
+        dones.append(terminated | truncated)
+        return obs, reward, terminated, truncated, info
+
+    agent.envs.step = recording_step
     agent.learn(256, progress_bar=False)
-    assert len(agent.episode_returns) > 0
+    assert len(rewards) == 128 and np.sum(dones) == 2 * 12  # two envs, 10-period episodes
+    # every episode's return is what the env paid: minus its ten periods' costs (not the scaled rewards)
+    episodes = np.array(rewards)[:120].reshape(12, 10, 2).sum(1).T.ravel()
+    np.testing.assert_allclose(sorted(agent.episode_returns), sorted(episodes), rtol=1e-5)
+
+    def pooled(count, mean, var, samples):  # mean and variance of a weighted prior plus the samples, at once
+        total = count + len(samples)
+        new_mean = (count * mean + samples.sum(0)) / total
+        return new_mean, (count * (var + (mean - new_mean) ** 2) + ((samples - new_mean) ** 2).sum(0)) / total
+
+    mean, var = pooled(start["count"], start["mean"], start["var"], np.concatenate(seen).astype(np.float64))
+    np.testing.assert_allclose(agent.obs_normalizer.stats.mean, mean, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(agent.obs_normalizer.stats.var, var, rtol=1e-6, atol=1e-9)
+    # rewards are scaled by the running std of the discounted return, restarted with each episode
+    returns, discounted = np.zeros(2), []
+    for reward, done in zip(rewards, dones):
+        returns = 0.99 * returns + reward
+        discounted.append(returns)
+        returns = np.where(done, 0.0, returns)
+    mean, var = pooled(1e-4, 0.0, 1.0, np.concatenate(discounted))
+    assert agent.reward_scaler.stats.var == pytest.approx(var, rel=1e-6)
+    assert agent.reward_scaler.stats.mean == pytest.approx(mean, rel=1e-6)
+    np.testing.assert_allclose(agent.reward_scaler.returns, returns, rtol=1e-6)
+    last = slice(len(rewards) - agent.buffer.n_steps, None)  # the last rollout, scaled as it was collected
+    scales = np.sqrt([pooled(1e-4, 0.0, 1.0, np.concatenate(discounted[: t + 1]))[1] + 1e-8
+                      for t in range(len(rewards))][last])[:, None]
+    truncated = np.array(dones[last])  # these steps also gain the discounted value of the final observation
+    np.testing.assert_allclose(agent.buffer.rewards[~truncated], (np.array(rewards[last]) / scales)[~truncated],
+                               rtol=1e-4)
 
 
 def test_gym_make_without_importing_appliedrl_first():
@@ -533,3 +669,6 @@ def test_an_optimum_is_reported_only_where_it_is_known_and_positive():
     assert references(setting="one_store_backlogged", demand_std=0) == {}
     assert references(setting="transshipment", shortage_cost=0) == {}
     assert references(setting="transshipment")["lower_bound"] > 0
+    # the serial system: the published Clark-Scarf optimum of its (L, p), only with the default parameters
+    assert references(setting="serial", lead_time=2, shortage_cost=19)["optimal_cost"] == 10.65
+    assert references(setting="serial", lead_time=2, shortage_cost=19, demand_std=3) == {}

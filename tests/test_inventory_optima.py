@@ -70,3 +70,23 @@ def test_backlogged_closed_form():
 def test_invalid_parameters_raise_naming_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_pooled_bound_is_the_newsvendor_cost_of_the_pooled_demand_per_store():
+    from scipy import stats
+
+    from appliedrl.domains.inventory.hdpo_problem import InventoryHDPOProblem
+    from appliedrl.envs.inventory import make_problem
+
+    # one store: the backlogged optimum of an order covering the same periods (lead time + 1)
+    assert optima.pooled_newsvendor_bound([5.0], [1.6], 0.5, 5, 9.0, 1.0) == pytest.approx(
+        backlogged_optimal(5.0, 1.6, 4, 9.0)[1], rel=1e-12)
+    # transshipment: the stores' demand pooled over centre lead time 3 + store lead time 2 + 1 = 6 periods, its
+    # variance the sum of the covariance matrix (correlation 0.5 off the diagonal), shared among the 3 stores
+    problem = make_problem("transshipment")
+    assert problem.lead_times == (2, 2, 2, 3) and problem.demand_correlation == 0.5
+    stds = np.array(problem.demand_stds)
+    covariance = np.outer(stds, stds) * np.where(np.eye(3, dtype=bool), 1.0, 0.5)
+    z = stats.norm.ppf(9 / 10)
+    expected = 10 * np.sqrt(6 * covariance.sum()) * stats.norm.pdf(z) / 3
+    assert InventoryHDPOProblem(problem).reference_costs()["lower_bound"] == pytest.approx(expected, rel=1e-9)

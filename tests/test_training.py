@@ -26,8 +26,22 @@ def dqn_config():
 
 def test_prioritized_one_step_dqn_on_a_native_vector_env_with_one_env():
     config = dataclasses.replace(dqn_config(), n_envs=1, n_step=1, learning_starts=32)
-    summary = DQN("CartPole-v1", config, seed=0).learn(300, progress_bar=False)  # episodes end, envs reset
-    assert summary["steps"] >= 300
+    agent = DQN("CartPole-v1", config, seed=0)
+    summary = agent.learn(300, progress_bar=False)  # episodes end, envs reset
+    assert summary["steps"] == 300
+    # CartPole's vector env resets NEXT_STEP: the step after a termination only resets (reward 0) and is no
+    # transition. The replay holds exactly the real ones, in order: reward 1 each, terminal where a pole fell
+    # (its next observation past the limits), else the next transition starts where this one ended.
+    replay, finished = agent.replay, len(agent.episode_returns)
+    n = replay.size
+    assert 5 < finished < 100 and n == 300 - finished + int(agent.stepper.pending_reset.sum())
+    assert (replay.rewards[:n] == 1.0).all() and replay.dones[:n].sum() == finished
+    assert sum(agent.episode_returns) + agent.episodes.returns[0] == n  # every return counts real steps only
+    fell = replay.dones[:n].astype(bool)
+    x, theta = replay.next_obs[:n, 0], replay.next_obs[:n, 2]
+    assert ((np.abs(x) > 2.4) | (np.abs(theta) > 0.2095))[fell].all()
+    np.testing.assert_array_equal(replay.obs[1:n][~fell[:-1]], replay.next_obs[: n - 1][~fell[:-1]])
+    assert not (replay.obs[1:n][fell[:-1]] == replay.next_obs[: n - 1][fell[:-1]]).all(1).any()
 
 
 @pytest.mark.parametrize("make", [
@@ -80,10 +94,37 @@ def test_dqn_replays_raw_observations_normalised_with_the_current_statistics():
     first = agent.raw_obs.copy()
     train(agent, 200, progress_bar=False)
     np.testing.assert_array_equal(agent.replay.obs[0], first[0])  # stored as it came from the env
-    stats = agent.obs_normalizer.stats
-    raw = agent.replay.obs[:5]
-    expected = np.clip((raw - stats.mean) / np.sqrt(stats.var + 1e-8), -10, 10)
-    np.testing.assert_allclose(agent.normalize(raw), expected, rtol=1e-5, atol=1e-6)
+    # what the networks see in an update: the sampled raw observations, normalised with the statistics of now
+    # (and the update leaves those statistics alone)
+    mean, var = agent.obs_normalizer.stats.mean.copy(), agent.obs_normalizer.stats.var.copy()
+    sampled, seen = [], {"q_net": [], "q_target": []}
+    sample = agent.replay.sample
+
+    def sample_and_keep_a_copy(*args):
+        batch = sample(*args)
+        sampled.append({key: value.clone() for key, value in batch.items()})
+        return batch
+
+    agent.replay.sample = sample_and_keep_a_copy
+    hooks = [getattr(agent, name).register_forward_pre_hook(lambda module, inputs, name=name:
+                                                            seen[name].append(inputs[0].clone()))
+             for name in seen]
+    try:
+        agent._update()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    (batch,) = sampled
+
+    def normalised(raw):
+        return np.clip((raw.numpy().astype(np.float64) - mean) / np.sqrt(var + 1e-8), -10, 10)
+
+    assert not np.allclose(batch["obs"].numpy(), normalised(batch["obs"]), atol=0.1)  # normalising changes them
+    (target_input,) = seen["q_target"]
+    np.testing.assert_allclose(target_input.numpy(), normalised(batch["next_obs"]), rtol=1e-5, atol=1e-5)
+    assert any(np.allclose(x.numpy(), normalised(batch["obs"]), rtol=1e-5, atol=1e-5) for x in seen["q_net"])
+    np.testing.assert_array_equal(agent.obs_normalizer.stats.mean, mean)
+    np.testing.assert_array_equal(agent.obs_normalizer.stats.var, var)
 
 
 @pytest.mark.parametrize("make", [
@@ -101,6 +142,36 @@ def test_stochastic_evaluation_repeats_with_its_seed_and_leaves_training_alone(m
     evaluate_stochastically = lambda agent, metrics: evaluate(agent, "CartPole-v1", 2, 1, deterministic=False) and None  # noqa: E731
     train(watched, 256, callbacks=[evaluate_stochastically], progress_bar=False)
     assert torch.equal(params(plain), params(watched))
+
+
+def test_periodic_evaluation_keeps_the_best_policy_and_leaves_training_alone(tmp_path, tiny_ppo_config):
+    from appliedrl.agents.evaluation import evaluate
+    from appliedrl.agents.trainer import EVAL_SEED_OFFSET
+
+    config = dataclasses.replace(tiny_ppo_config, eval_freq=64, eval_episodes=3)
+    seen = []  # (step, evaluation's mean return, parameters evaluated)
+
+    def record(agent, metrics):
+        seen.append((agent.num_timesteps, metrics.get("eval/mean_return"), params(agent).clone()))
+
+    agent = PPO("CartPole-v1", config, seed=1)
+    summary = train(agent, 320, run_dir=tmp_path, callbacks=[record], progress_bar=False)
+    evaluations = [(step, mean, weights) for step, mean, weights in seen if mean is not None]
+    assert [step for step, *_ in evaluations] == [64, 128, 192, 256]  # every 64 steps; the end's comes after
+    evaluations.append((320, summary["eval_mean_return"], params(agent)))
+    for step, mean, weights in evaluations:  # each is the fixed-seed evaluation of the policy of its step
+        fresh = PPO("CartPole-v1", tiny_ppo_config, seed=1)
+        with torch.no_grad():
+            fresh.flat_params.copy_(weights)
+        assert evaluate(fresh, "CartPole-v1", 3, 1 + EVAL_SEED_OFFSET).mean == mean
+    best = max(mean for _, mean, _ in evaluations)
+    best_step, _, best_weights = next(e for e in evaluations if e[1] == best)  # the first to reach it
+    assert (summary["best_eval_mean_return"], summary["best_eval_step"]) == (best, best_step)
+    assert best_step not in (64, 320)  # seed 1: neither the first nor the last policy is the best
+    assert torch.equal(params(PPO.load(tmp_path / "best" / "agent.pt")), best_weights)
+    unwatched = PPO("CartPole-v1", tiny_ppo_config, seed=1)
+    train(unwatched, 320, progress_bar=False)
+    assert torch.equal(params(unwatched), params(agent))
 
 
 def test_ctrl_c_saves_a_checkpoint_the_run_resumes_from_exactly(tmp_path, tiny_ppo_config):
@@ -262,3 +333,8 @@ def test_vectorization_modes_agree_on_stepping_semantics(tiny_ppo_config):
             agent.close()
         assert summary["steps"] == 256 and len(agent.episode_returns) > 0
         assert all(8 <= r <= 500 for r in agent.episode_returns)
+        # CartPole pays 1 per real step: the finished and running episodes' returns add up to the real steps,
+        # every step under SAME_STEP; NEXT_STEP spends one step on each reset (those not yet due excepted)
+        finished, running = len(agent.episode_returns), agent.episodes.returns.sum()
+        resets = 0 if mode != "vector_entry_point" else finished - int(agent.stepper.pending_reset.sum())
+        assert sum(agent.episode_returns) + running == 256 - resets
