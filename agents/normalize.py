@@ -50,9 +50,13 @@ class RewardScaler:
         self.returns = np.zeros(n_envs, np.float64)
         self.gamma, self.clip, self.epsilon = gamma, clip, epsilon
 
-    def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
+    def __call__(self, rewards: np.ndarray, dones: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """Scaled rewards; `valid` False marks envs whose step only reset them (NEXT_STEP autoreset), which stay
+        out of the statistics."""
         self.returns = self.returns * self.gamma + rewards
-        self.stats.update(self.returns)
+        counted = self.returns if valid is None else self.returns[valid]
+        if counted.size:
+            self.stats.update(counted)
         self.returns[dones] = 0.0
         return np.clip(rewards / np.sqrt(self.stats.var + self.epsilon), -self.clip, self.clip)
 

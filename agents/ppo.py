@@ -149,7 +149,7 @@ class PPO(Agent):
                 step = self.env_step(self.dist.to_env(actions, self.action_space))
                 rewards, done = step.rewards, step.done
                 if self.reward_scaler is not None:
-                    rewards = self.reward_scaler(rewards, done).astype(np.float32)
+                    rewards = self.reward_scaler(rewards, done, step.valid).astype(np.float32)
                 cut = step.truncated & ~step.terminated & step.valid
                 if cut.any():  # a time limit is not a terminal state: bootstrap from the last observation
                     last = self.normalize(step.last_obs(cut)[cut]).reshape(int(cut.sum()), -1)

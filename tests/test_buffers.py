@@ -134,3 +134,22 @@ def test_prioritized_alpha_beta_and_new_transitions_at_the_max_priority():
     np.testing.assert_allclose(weights, buffer.tree.leaves(idx) ** -0.5, rtol=1e-5)
     np.testing.assert_allclose(weights[idx >= 3], 0.5, rtol=1e-5)
     np.testing.assert_allclose(weights[idx == 0], 2 ** -0.5, rtol=1e-5)
+
+
+def test_reward_scaler_divides_by_the_std_of_the_discounted_return_of_real_steps_only():
+    from appliedrl.agents.normalize import RewardScaler
+
+    rng = np.random.default_rng(0)
+    scaler, gamma = RewardScaler(2, 0.9), 0.9
+    returns, counted = np.zeros(2), []
+    for t in range(40):
+        rewards = rng.normal(1.0, 2.0, 2)
+        valid = np.array([True, t % 7 != 0])  # env 1 spends every 7th step on a NEXT_STEP reset (reward 0)
+        rewards[~valid] = 0.0
+        dones = np.array([t % 5 == 4, t % 7 == 6])
+        returns = returns * gamma + rewards
+        counted.extend(returns[valid])
+        scaled = scaler(rewards, dones, valid)
+        returns[dones] = 0.0
+        np.testing.assert_allclose(scaled, np.clip(rewards / np.sqrt(np.var(counted) + 1e-8), -10, 10), rtol=1e-3)
+    np.testing.assert_allclose(scaler.stats.mean, np.mean(counted), rtol=1e-4)
