@@ -5,6 +5,8 @@
 #
 #   bash benchmarks/inventory_gpu.sh PATH/TO/Neural_inventory_control [RESULTS_DIR]
 #
+# Needs torch with CUDA, gymnasium, pandas, pyyaml, rich, scipy and torch-geometric importable (not appliedrl itself:
+# the checkout is linked in when it is not installed); where gymnasium is missing, pip-install its wheel first.
 # Each step writes RESULTS_DIR/<step>.json, all output goes to RESULTS_DIR/log.txt (the reference's own, timestamped,
 # to RESULTS_DIR/reference.log); a step that fails does not stop the others.
 set -u
