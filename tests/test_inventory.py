@@ -111,13 +111,24 @@ def test_base_stock_at_closed_form_level_reaches_closed_form_cost():
     assert abs(per_scenario.mean().item() - optimum) < 4 * standard_error + 1e-3
 
 
+def tiny_resume_config(max_epochs: int, eval_every: int) -> HDPOConfig:
+    """A few-second HDPO run, small enough to train three times in a resume test."""
+    return HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
+                      dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
+                      test_ignore_periods=10, max_epochs=max_epochs, eval_every=eval_every, tensorboard=False)
+
+
+def assert_same_weights(state: dict, other: dict) -> None:
+    assert state.keys() == other.keys()
+    for a, b in zip(state.values(), other.values()):
+        assert torch.equal(a, b)
+
+
 def test_hdpo_resume_equals_uninterrupted_run(tmp_path):
     import dataclasses
 
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
-    config = HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
-                        dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
-                        test_ignore_periods=10, max_epochs=6, eval_every=3, tensorboard=False)
+    config = tiny_resume_config(max_epochs=6, eval_every=3)
 
     def without_time(summary):
         return {key: value for key, value in summary.items() if key != "train_seconds"}
@@ -139,17 +150,14 @@ def test_hdpo_resume_equals_uninterrupted_run(tmp_path):
     resumed_summary = resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
     assert resumed.epoch == full.epoch == 6
     assert without_time(resumed_summary) == without_time(full_summary)
-    for a, b in zip(resumed.policy.state_dict().values(), full.policy.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_same_weights(resumed.policy.state_dict(), full.policy.state_dict())
 
 
 def test_hdpo_finished_run_extended_with_more_epochs_equals_an_uninterrupted_run(tmp_path):
     import dataclasses
 
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
-    config = HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
-                        dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
-                        test_ignore_periods=10, max_epochs=5, eval_every=1, tensorboard=False)
+    config = tiny_resume_config(max_epochs=5, eval_every=1)
     torch.manual_seed(0)
     full = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
     full.learn(tmp_path / "full", progress_bar=False)
@@ -159,11 +167,9 @@ def test_hdpo_finished_run_extended_with_more_epochs_equals_an_uninterrupted_run
     assert first.learn(tmp_path / "cut", progress_bar=False)["best_epoch"] == 2  # the last epoch is not the best
     resumed = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
     resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
-    for a, b in zip(resumed.policy.state_dict().values(), full.policy.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_same_weights(resumed.policy.state_dict(), full.policy.state_dict())
     last = [torch.load(checkpoint_path(tmp_path / run), weights_only=False)["policy"] for run in ("cut", "full")]
-    for a, b in zip(last[0].values(), last[1].values()):  # the checkpoints hold the last weights, not the best
-        assert torch.equal(a, b)
+    assert_same_weights(*last)  # the checkpoints hold the last weights, not the best
 
 
 def test_hdpo_ctrl_c_saves_the_epoch_and_resumes_exactly(tmp_path):
@@ -173,9 +179,7 @@ def test_hdpo_ctrl_c_saves_the_epoch_and_resumes_exactly(tmp_path):
     from appliedrl.agents.checkpoint import Interrupted
 
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
-    config = HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
-                        dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
-                        test_ignore_periods=10, max_epochs=5, eval_every=2, tensorboard=False)
+    config = tiny_resume_config(max_epochs=5, eval_every=2)
     agents = []
     for _ in range(3):
         torch.manual_seed(0)
@@ -193,8 +197,7 @@ def test_hdpo_ctrl_c_saves_the_epoch_and_resumes_exactly(tmp_path):
         interrupted.learn(tmp_path / "cut", progress_bar=False)
     assert interrupted.epoch == 2
     resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
-    for a, b in zip(resumed.policy.state_dict().values(), full.policy.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_same_weights(resumed.policy.state_dict(), full.policy.state_dict())
 
 
 def test_hdpo_fits_the_base_stock_level_and_reloads(tmp_path):
