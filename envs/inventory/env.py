@@ -50,7 +50,6 @@ def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100,
     return make_problem(setting, seed=problem_seed, **params)
 
 
-
 def _spaces(problem: InventoryProblem, max_order: float | None, order_levels: int) -> tuple[spaces.Box, spaces.Space, float]:
     if max_order is None:
         max_order = 4.0 * float(sum(problem.demand_means))
