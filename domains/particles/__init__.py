@@ -1,5 +1,30 @@
-"""Particle worlds paired with agents: heuristic baselines and MADDPG recipes (domains/recipes)."""
+"""Particle worlds paired with agents: heuristic baselines and MADDPG's batched worlds."""
 
-from appliedrl.domains.particles.baselines import PARTICLE_BASELINES, steer
+from appliedrl.domains.particles.baselines import (ChaseTag, CoverAdversary, GreedySpread, NoOpPolicy,
+                                                   RandomParticlePolicy, steer)
+from appliedrl.domains.registry import Baseline, Domain, Setting
 
-__all__ = ["PARTICLE_BASELINES", "steer"]
+
+def _both(scenario: str) -> tuple[str, ...]:
+    """Our batched world and mpe2's of one scenario."""
+    return (f"particles/{scenario}", f"mpe2/{scenario}")
+
+
+PARALLEL = ("parallel",)
+DOMAIN = Domain(
+    "particles", "multi-agent particle worlds (mpe2's twelve scenarios), MADDPG",
+    baselines=(
+        Baseline("random", RandomParticlePolicy, kinds=PARALLEL, description="uniformly random actions"),
+        Baseline("noop", NoOpPolicy, kinds=PARALLEL, description="no movement"),
+        Baseline("greedy-spread", GreedySpread, _both("simple_spread_v3"), PARALLEL,
+                 "each agent steers to a landmark of an optimal assignment"),
+        Baseline("chase-tag", ChaseTag, _both("simple_tag_v3"), PARALLEL, "predators chase, prey flees"),
+        Baseline("cover-adversary", CoverAdversary, _both("simple_adversary_v3"), PARALLEL,
+                 "good agents cover both landmarks, the adversary guesses"),
+    ),
+    settings=(Setting("spread", "particles/simple_spread_v3"),
+              Setting("speaker_listener", "particles/simple_speaker_listener_v4")),
+    agents=("maddpg",),
+)
+
+__all__ = ["DOMAIN", "steer"]

@@ -1,0 +1,103 @@
+"""The domain registry: each domain package (domains/<name>/) registers what pairs it with the agents.
+
+A domain declares its baselines (scoped to the env ids they serve, so two domains may both have a `greedy`), its
+agent builders (for agents that need more than an env id, such as HDPO's differentiable problem), its recipes,
+its benchmark settings and its headline metric. `domains()` discovers every package that defines `DOMAIN`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import pkgutil
+from typing import Any, Callable
+
+from appliedrl.domains.baselines import RandomPolicy
+from appliedrl.envs import EnvSpec, env_specs
+
+
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """A heuristic policy. `make(env, seed)` gets one unwrapped env instance (single, aec) or the batched env
+    (parallel) to read parameters from; `env_ids` are the envs it serves (empty: every env of its kinds)."""
+
+    name: str
+    make: Callable[[Any, int], Any]
+    env_ids: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ("single", "aec")
+    description: str = ""
+
+    def serves(self, spec: EnvSpec) -> bool:
+        return spec.kind in self.kinds and (not self.env_ids or spec.id in self.env_ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A domain's headline number: a key of the summary or evaluation and which way is better."""
+
+    name: str = "mean_return"
+    higher_is_better: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """A benchmark setting: an env id with keyword arguments, named for `compare`."""
+
+    name: str
+    env_id: str
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Domain:
+    name: str
+    description: str
+    baselines: tuple[Baseline, ...] = ()
+    # agent name -> builder(env_id, env_kwargs, config, seed) for agents that cannot be built from an env id
+    agent_builders: dict[str, Callable[..., Any]] = dataclasses.field(default_factory=dict)
+    settings: tuple[Setting, ...] = ()
+    agents: tuple[str, ...] = ()  # the agents a comparison trains by default
+    metric: Metric = Metric()
+
+    @property
+    def env_ids(self) -> list[str]:
+        return [spec.id for spec in env_specs().values() if spec.domain == self.name]
+
+
+GENERIC = Domain("generic", "any registered Gymnasium environment", baselines=(
+    Baseline("random", lambda env, seed: RandomPolicy(env.observation_space, env.action_space, seed),
+             description="uniformly random legal actions"),))
+
+
+@functools.cache
+def domains() -> dict[str, Domain]:
+    """Every registered domain by name (the generic one first), found by importing domains/<name>/."""
+    import appliedrl.domains as package
+
+    found = {GENERIC.name: GENERIC}
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.ispkg:
+            domain = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "DOMAIN", None)
+            if domain is not None:
+                found[domain.name] = domain
+    return found
+
+
+def domain_of(env_id: str) -> Domain:
+    """The domain of a declared env, or the generic one (any other Gymnasium id)."""
+    spec = env_specs().get(env_id)
+    return domains().get(spec.domain, GENERIC) if spec else GENERIC
+
+
+def spec_of(env_id: str) -> EnvSpec:
+    """The declared spec, or a single-agent spec for any other Gymnasium id."""
+    return env_specs().get(env_id) or EnvSpec(env_id, "single", GENERIC.name, env_id)
+
+
+def baselines_for(env_id: str) -> dict[str, Baseline]:
+    """The baselines that serve `env_id`: the env's domain's own, then the generic ones (random)."""
+    spec = spec_of(env_id)
+    own = [b for b in domain_of(env_id).baselines if b.serves(spec)]
+    generic = [b for b in domains()[GENERIC.name].baselines if b.serves(spec)]
+    return {b.name: b for b in generic + own}
