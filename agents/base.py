@@ -1,7 +1,10 @@
-"""What every learned agent shares: env stepping, seeding, `predict` with shape checks, save/load, checkpoints.
+"""The contract every agent implements (`Algorithm`), and what the env-stepping agents share (`Agent`): env
+stepping, seeding, `predict` with shape checks, save/load, checkpoints.
 
-An algorithm subclasses `Agent` and writes `build` (networks, optimizers), `iterate` (collect and update once),
-`_predict` and its state hooks; the loop around it (evaluation, checkpoints, logging) lives in trainer.py.
+`trainer.train` runs any `Algorithm`: it alone owns the progress bar, Ctrl-C, logging, the evaluation and
+checkpoint schedule, the best policy in RUN/best/, callbacks, early stopping and summary.json. An env-stepping
+algorithm subclasses `Agent` and writes `build` (networks, optimizers), `iterate` (collect and update once),
+`_predict` and its state hooks.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from gymnasium.utils import EzPickle
 from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
-from appliedrl.agents.config import AgentConfig, config_to_dict, make_loaded_config
+from appliedrl.agents.config import AgentConfig, RunConfig, config_to_dict, make_loaded_config
 from appliedrl.agents.networks import UnsupportedSpaceError, mask_size
 from appliedrl.agents.normalize import ObservationNormalizer
+from appliedrl.agents.evaluation import evaluate
 from appliedrl.agents.vec_env import (EpisodeTracker, VecStep, VecStepper, action_mask_from_info, check_finite,
                                       make_vec_env)
 
@@ -53,11 +57,85 @@ def anneal_linearly(optimizers: list[torch.optim.Optimizer], initial: float, ste
         for group in optimizer.param_groups:
             group["lr"] = fraction * initial
 
-class Agent:
-    """Base class of the learned agents; see the module docstring."""
+class Algorithm:
+    """The contract between an agent and the trainer.
+
+    Progress counts the agent's own budget `unit`; `evaluate` returns metrics of which `score_key` is the score
+    the trainer keeps the best policy by (`higher_is_better` says which way).
+    """
 
     name: ClassVar[str]
+    Config: ClassVar[type[RunConfig]]
+    env_kinds: ClassVar[tuple[str, ...]]  # the env kinds it trains on (appliedrl.envs.spec.KINDS)
+    unit: ClassVar[str] = "steps"
+    score_key: ClassVar[str] = "mean_return"
+    higher_is_better: ClassVar[bool] = True
+    config: RunConfig
+    seed: int
+    env_id: str | None
+    env_kwargs: dict[str, Any]
+
+    @property
+    def progress(self) -> int:
+        """Units of the budget done so far."""
+        raise NotImplementedError
+
+    def start(self, total: int) -> None:
+        """Prepare for a run of `total` units (before a checkpoint, if any, is restored); reject a budget that
+        cannot train."""
+        raise NotImplementedError
+
+    def iterate(self) -> dict[str, float]:
+        """Collect experience and update once; return metrics to log."""
+        raise NotImplementedError
+
+    def evaluate(self, seed: int) -> dict[str, float]:
+        """Evaluate the current policy; the result holds `score_key` (empty: nothing to evaluate on)."""
+        raise NotImplementedError
+
+    def stop_reason(self) -> str | None:
+        """Why training should stop before the budget (early stopping), or None to go on."""
+        return None
+
+    def final_report(self) -> dict[str, Any]:
+        """Domain figures for the summary once training ended (e.g. a test cost and its gap to the optimum)."""
+        return {}
+
+    def rollout_metrics(self) -> dict[str, float]:
+        """Running statistics of training episodes, logged after each iteration."""
+        return {}
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything needed to continue training exactly."""
+        raise NotImplementedError
+
+    def load_checkpoint_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def save(self, path: str | Path) -> None:
+        """Write the acting policy for `load`."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Algorithm":
+        """An inference-only agent from a file written by `save` or a training checkpoint."""
+        raise NotImplementedError
+
+    def learn(self, total: int, **kwargs: Any) -> dict[str, Any]:
+        """Train until `total` units; keyword arguments go to `trainer.train`."""
+        from appliedrl.agents.trainer import train
+
+        return train(self, total, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+class Agent(Algorithm):
+    """Base class of the env-stepping agents; see the module docstring."""
+
     Config: ClassVar[type[AgentConfig]]
+    env_kinds = ("single", "aec")
     supported_actions: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Discrete, spaces.MultiDiscrete, spaces.Box)
 
     def __init__(self, env: str | VectorEnv | None = None, config: AgentConfig | None = None, seed: int = 0,
@@ -69,7 +147,7 @@ class Agent:
         self.config.validate()
         self.seed, self.env_kwargs = seed, dict(env_kwargs or {})
         self.env_id = env if isinstance(env, str) else None
-        torch.set_num_threads(self.config.torch_threads)
+        self.config.apply_threads()
         seed_everything(seed)
         self.envs: VectorEnv | None = None
         if isinstance(env, str):
@@ -212,8 +290,7 @@ class Agent:
     def checkpoint_state(self) -> dict[str, Any]:
         """Everything needed to continue training exactly: policy, optimizer, buffers, RNGs, env state."""
         state = self._header()
-        state.update(training=self.training_state(), num_timesteps=self.num_timesteps,
-                     total_timesteps=self.total_timesteps, obs=self.obs, mask=self.mask,
+        state.update(training=self.training_state(), num_timesteps=self.num_timesteps, obs=self.obs, mask=self.mask,
                      episodes=self.episodes, episode_returns=self.episode_returns,
                      rng={"python": random.getstate(), "numpy": np.random.get_state(),
                           "torch": torch.get_rng_state(), "agent": self.rng.bit_generator.state,
@@ -224,7 +301,7 @@ class Agent:
     def load_checkpoint_state(self, state: dict[str, Any]) -> None:
         self._load_header(state)
         self.load_training_state(state["training"])
-        self.num_timesteps, self.total_timesteps = state["num_timesteps"], state["total_timesteps"]
+        self.num_timesteps = state["num_timesteps"]  # the budget is the trainer's (start)
         random.setstate(state["rng"]["python"])
         np.random.set_state(state["rng"]["numpy"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -252,11 +329,23 @@ class Agent:
         except Exception:  # noqa: BLE001 - any unpicklable env falls back to a fresh reset on resume
             return None
 
-    def learn(self, total_timesteps: int, **kwargs: Any) -> dict[str, Any]:
-        """Train until `total_timesteps` env steps; keyword arguments go to `trainer.train`."""
-        from appliedrl.agents.trainer import train
+    # --- the trainer's contract ----------------------------------------------------------------------------
+    @property
+    def progress(self) -> int:
+        return self.num_timesteps
 
-        return train(self, total_timesteps, **kwargs)
+    def start(self, total: int) -> None:
+        if self.envs is None:
+            raise ValueError("this agent was loaded for inference; create it with an env to train")
+        self.total_timesteps = total
+
+    def evaluate(self, seed: int) -> dict[str, float]:
+        if self.env_id is None:  # built on a vector env object: no id to make evaluation envs from
+            return {}
+        return evaluate(self, self.env_id, self.config.eval_episodes, seed, self.env_kwargs).to_dict(with_ci=False)
+
+    def rollout_metrics(self) -> dict[str, float]:
+        return {"rollout/ep_return_mean": float(np.mean(self.episode_returns))} if self.episode_returns else {}
 
     def close(self) -> None:
         if self.envs is not None:

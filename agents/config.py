@@ -21,29 +21,45 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass
-class AgentConfig:
-    """Settings every agent shares: vectorisation, evaluation, checkpoints, logging, device."""
+class RunConfig:
+    """Run settings every agent shares; frequencies count the agent's own budget unit (steps, transitions or
+    epochs), and 0 means only at the end."""
 
-    n_envs: int = 1
-    vectorization: str = "auto"  # auto | sync | async | vector_entry_point (see vec_env.make_vec_env)
-    eval_freq: int = 10_000  # environment steps between evaluations; 0 evaluates only at the end
-    eval_episodes: int = 10
-    checkpoint_freq: int = 100_000  # environment steps between checkpoints; 0 saves only at the end
+    eval_freq: int = 10_000
+    checkpoint_freq: int = 100_000
+    log_freq: int = 1_000  # metrics rows (CSV, TensorBoard) at most once per this many units
     tensorboard: bool = True
     device: str = "cpu"
-    torch_threads: int = 1  # small networks train fastest on one thread
+    torch_threads: int | None = 1  # small networks train fastest on one thread; None: torch's default (all cores)
 
     def validate(self) -> None:
         """Raise ConfigError for values that cannot work; subclasses extend it."""
+        _check(self.eval_freq >= 0 and self.checkpoint_freq >= 0, "eval_freq and checkpoint_freq must be >= 0")
+        _check(self.log_freq >= 1, "log_freq must be >= 1")
+        _check(self.torch_threads is None or self.torch_threads >= 1, "torch_threads must be >= 1 (or null)")
+        check_device(self.device)
+
+    def apply_threads(self) -> None:
+        if self.torch_threads is not None:
+            torch.set_num_threads(self.torch_threads)
+
+
+@dataclasses.dataclass
+class AgentConfig(RunConfig):
+    """Settings of the agents that step Gymnasium envs: vectorisation and evaluation episodes."""
+
+    n_envs: int = 1
+    vectorization: str = "auto"  # auto | sync | async | vector_entry_point (see vec_env.make_vec_env)
+    eval_episodes: int = 10
+
+    def validate(self) -> None:
+        super().validate()
         _check(self.n_envs >= 1, "n_envs must be >= 1")
         _check(self.vectorization in VECTORIZATIONS, f"vectorization must be one of: {', '.join(VECTORIZATIONS)}")
         _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
-        _check(self.eval_freq >= 0 and self.checkpoint_freq >= 0, "eval_freq and checkpoint_freq must be >= 0")
-        _check(self.torch_threads >= 1, "torch_threads must be >= 1")
-        check_device(self.device)
 
 
-C = TypeVar("C", bound=AgentConfig)
+C = TypeVar("C", bound=RunConfig)
 
 
 def _check(condition: bool, message: str) -> None:
@@ -118,8 +134,16 @@ def make_config(cls: type[C], *layers: dict[str, Any], agent: str = "") -> C:
     return config
 
 
+# keys of runs saved before every agent shared one trainer (appliedrl 0.1): old name -> new name (None: dropped,
+# the budget is the trainer's)
+RENAMED_KEYS = {"num_envs": "n_envs", "hidden": "net_arch", "update_every": "train_freq", "eval_every": "eval_freq",
+                "max_epochs": None}
+
+
 def make_loaded_config(cls: type[C], saved: dict[str, Any], *layers: dict[str, Any]) -> C:
-    """The config of an agent loaded to act: a run trained on CUDA acts on the CPU where torch sees no GPU."""
+    """The config of a saved agent: keys of older runs renamed; a run trained on CUDA acts on the CPU where torch
+    sees no GPU."""
+    saved = {RENAMED_KEYS.get(key, key): value for key, value in saved.items() if RENAMED_KEYS.get(key, key)}
     if str(saved.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
         layers = ({"device": "cpu"}, *layers)
     return make_config(cls, saved, *layers)
@@ -171,5 +195,5 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     return value
 
 
-def config_to_dict(config: AgentConfig) -> dict[str, Any]:
+def config_to_dict(config: RunConfig) -> dict[str, Any]:
     return dataclasses.asdict(config)

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from appliedrl.agents.base import Agent
 from appliedrl.agents.buffers import ReplayBuffer
-from appliedrl.agents.config import AgentConfig, _check, check_network
+from appliedrl.agents.config import AgentConfig, ConfigError, _check, check_network
 from appliedrl.agents.networks import MASKED_LOGIT, flat_dim, flatten_parameters, mlp
 from appliedrl.agents.normalize import ObservationNormalizer
 from appliedrl.agents.vec_env import action_mask_from_info
@@ -115,6 +115,12 @@ class DQN(Agent):
         self.replay = ReplayBuffer(cfg.buffer_size, cfg.n_envs, (obs_dim,), self.mask_dim, cfg.gamma, cfg.n_step,
                                    cfg.prioritized, cfg.prioritized_alpha, self.seed)
         self.updates = 0
+
+    def start(self, total: int) -> None:
+        super().start(total)
+        if total <= self.config.learning_starts:
+            raise ConfigError(f"a budget of {total:,} steps ends before learning_starts={self.config.learning_starts:,}: "
+                              f"no update would happen; give a larger budget or lower learning_starts")
 
     def exploration_rate(self) -> float:
         cfg = self.config

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -20,13 +19,11 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
-from appliedrl.agents.base import check_observation_batch, seed_everything
-from appliedrl.agents.checkpoint import DeferredInterrupt, atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, check_device, check_network, config_to_dict, make_loaded_config
-from appliedrl.agents.logger import MetricsLogger
+from appliedrl.agents.base import Algorithm, check_observation_batch, seed_everything
+from appliedrl.agents.checkpoint import atomic_torch_save, load_file
+from appliedrl.agents.config import RunConfig, _check, check_network, config_to_dict, make_loaded_config
 from appliedrl.agents.vec_env import NonFiniteError
 
 class DifferentiableProblem(Protocol):
@@ -51,7 +48,13 @@ LR_SCHEDULES = ("constant", "plateau", "cosine")
 
 
 @dataclasses.dataclass
-class HDPOConfig:
+class HDPOConfig(RunConfig):
+    """HDPO's settings; its budget unit is the epoch (one pass over the training scenarios)."""
+
+    eval_freq: int = 10  # epochs between dev evaluations
+    checkpoint_freq: int = 10
+    log_freq: int = 1
+    torch_threads: int | None = None  # torch's default (all cores): the simulator works on large batches
     learning_rate: float = 3e-3
     batch_size: int = 8192  # scenarios per gradient step
     train_scenarios: int = 32_768
@@ -63,13 +66,11 @@ class HDPOConfig:
     test_scenarios: int = 8192
     test_periods: int = 2000
     test_ignore_periods: int = 500
-    max_epochs: int = 20_000
-    eval_every: int = 10  # epochs between dev evaluations (and checkpoints)
     patience: int = 500  # stop after this many epochs without a better dev cost
-    max_seconds: float = 0.0  # stop after this much training time; 0 = no limit
+    max_seconds: float = 0.0  # stop after this much training time (evaluations excluded); 0 = no limit
     max_grad_norm: float = 0.0  # 0 = no clipping
     # constant | plateau (multiply by lr_decay after lr_patience epochs without a better dev cost) |
-    # cosine (anneal from learning_rate to min_learning_rate over max_epochs)
+    # cosine (anneal from learning_rate to min_learning_rate over the budget)
     lr_schedule: str = "constant"
     lr_decay: float = 0.5
     lr_patience: int = 50  # epochs; counted from the best dev cost or the last decay, whichever is later
@@ -81,11 +82,9 @@ class HDPOConfig:
     # capture each minibatch's forward and backward pass as one CUDA graph and replay it: HDPO's steps are
     # thousands of tiny kernels, so on a GPU they are bound by launches, not arithmetic (device cuda only)
     cuda_graph: bool = False
-    tensorboard: bool = True
-    device: str = "cpu"
-    torch_threads: int = 0  # 0 = torch's default (all cores): the simulator works on large batches
 
     def validate(self) -> None:
+        super().validate()
         _check(self.learning_rate > 0, "learning_rate must be > 0")
         _check(1 <= self.batch_size, "batch_size must be >= 1")
         _check(self.train_scenarios >= 1 and self.dev_scenarios >= 1 and self.test_scenarios >= 1,
@@ -93,8 +92,7 @@ class HDPOConfig:
         for split in ("train", "dev", "test"):
             periods, ignore = getattr(self, f"{split}_periods"), getattr(self, f"{split}_ignore_periods")
             _check(0 <= ignore < periods, f"{split}_ignore_periods must be in [0, {split}_periods)")
-        _check(self.max_epochs >= 1 and self.eval_every >= 1 and self.patience >= 1,
-               "max_epochs, eval_every and patience must be >= 1")
+        _check(self.patience >= 1, "patience must be >= 1")
         _check(self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}")
         _check(0 < self.lr_decay < 1, "lr_decay must be in (0, 1)")
         _check(self.lr_patience >= 1, "lr_patience must be >= 1")
@@ -104,7 +102,6 @@ class HDPOConfig:
         check_network(self.net_arch, self.activation)
         _check(not (self.cuda_graph and self.compile), "cuda_graph and compile are alternatives: choose one")
         _check(not self.cuda_graph or self.device.startswith("cuda"), "cuda_graph needs device cuda, not cpu")
-        check_device(self.device)
 
 
 class CUDAGraphGradient:
@@ -149,21 +146,25 @@ class CUDAGraphGradient:
         return self.cost
 
 
-class HDPO:
+class HDPO(Algorithm):
     """Hindsight Differentiable Policy Optimization: pathwise gradients through a differentiable simulator.
 
-    Trains `policy` (an nn.Module mapping observations to actions) on `problem`.
+    Trains `policy` (an nn.Module mapping observations to actions) on `problem`; the score is the dev cost, and
+    the summary reports the best-dev policy's test cost.
     """
 
     name = "hdpo"
     Config = HDPOConfig
+    env_kinds = ("single",)
+    unit = "epochs"
+    score_key = "dev_cost"
+    higher_is_better = False
 
     def __init__(self, problem: DifferentiableProblem | None, policy: nn.Module, config: HDPOConfig | None = None,
                  seed: int = 0, env_id: str | None = None, env_kwargs: dict | None = None) -> None:
         self.config = config or HDPOConfig()
         self.config.validate()
-        if self.config.torch_threads:
-            torch.set_num_threads(self.config.torch_threads)
+        self.config.apply_threads()
         self.problem, self.seed = problem, seed
         self.env_id, self.env_kwargs = env_id, dict(env_kwargs or {})
         self.device = torch.device(self.config.device)
@@ -174,77 +175,68 @@ class HDPO:
         self.epoch, self.best_dev, self.best_epoch, self.last_decay = 0, float("inf"), 0, 0
         self.best_state = copy.deepcopy(self.policy.state_dict())
         self.train_seconds = 0.0
+        self.train_set = self.dev_set = self.gradient = None
+        self.total = 0
 
-    # --- training ------------------------------------------------------------------------------------------
-    def learn(self, run_dir: str | Path | None = None, progress_bar: bool = True, resume: bool = False) -> dict[str, Any]:
-        """Train until early stopping or a budget runs out, test the best-dev policy, return the summary."""
+    # --- the trainer's contract ----------------------------------------------------------------------------
+    @property
+    def progress(self) -> int:
+        return self.epoch
+
+    def start(self, total: int) -> None:
+        if self.problem is None:
+            raise ValueError("this agent was loaded for inference; create it with a problem to train")
         cfg, problem = self.config, self.problem
-        run_dir = Path(run_dir) if run_dir is not None else None
-        if run_dir is not None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            if resume:
-                self._load_checkpoint(load_file(checkpoint_path(run_dir)))
-        logger = MetricsLogger(run_dir, cfg.tensorboard, self.epoch if resume else None) if run_dir else None
-        train = problem.sample_scenarios(cfg.train_scenarios, cfg.train_periods, self.seed)
-        dev = problem.sample_scenarios(cfg.dev_scenarios, cfg.dev_periods, self.seed + 1)
-        optimum = problem.reference_costs().get("optimal_cost")
-        progress = Progress(TextColumn("[bold]hdpo"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[dev]}"),
-                            TimeElapsedColumn(), disable=not progress_bar)
-        gradient = None  # built on the first minibatch: a CUDA graph captures real data
-        start = time.perf_counter() - self.train_seconds
-        try:
-            with progress, DeferredInterrupt() as interrupt:
-                task = progress.add_task("epochs", total=cfg.max_epochs, completed=self.epoch, dev="dev: -")
-                while self.epoch < cfg.max_epochs:
-                    losses = []
-                    # one generator per epoch, so a resumed run shuffles exactly like an uninterrupted one
-                    generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-                    order = torch.randperm(cfg.train_scenarios, generator=generator).to(self.device)
-                    for index in order.split(cfg.batch_size):
-                        if gradient is None:
-                            gradient = self._make_gradient(train, index)
-                        losses.append(gradient(index).item())
-                        if not np.isfinite(losses[-1]):  # stop before the update; the last checkpoint stays good
-                            raise NonFiniteError(f"HDPO training cost became {losses[-1]} in epoch {self.epoch + 1}")
-                        if cfg.max_grad_norm:
-                            nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-                        self.optimizer.step()
-                    self.epoch += 1
-                    if cfg.lr_schedule == "cosine":
-                        self._set_learning_rate(cfg.min_learning_rate + (cfg.learning_rate - cfg.min_learning_rate)
-                                                * 0.5 * (1 + math.cos(math.pi * self.epoch / cfg.max_epochs)))
-                    self.train_seconds = time.perf_counter() - start
-                    metrics = {"train/cost": float(np.mean(losses)), "time/seconds": self.train_seconds}
-                    stop = cfg.max_seconds and self.train_seconds >= cfg.max_seconds
-                    if self.epoch % cfg.eval_every == 0 or stop or self.epoch == cfg.max_epochs:
-                        dev_cost = self._evaluate(dev, cfg.dev_ignore_periods)
-                        metrics["dev/cost"] = dev_cost
-                        if optimum:
-                            metrics["dev/gap_percent"] = 100 * (dev_cost / optimum - 1)
-                        if dev_cost < self.best_dev:
-                            self.best_dev, self.best_epoch = dev_cost, self.epoch
-                            self.best_state = copy.deepcopy(self.policy.state_dict())
-                        self._schedule_learning_rate()
-                        metrics["train/learning_rate"] = self.optimizer.param_groups[0]["lr"]
-                        progress.update(task, dev=f"dev: {dev_cost:.4f} (best {self.best_dev:.4f})")
-                        if run_dir is not None:
-                            self._save_checkpoint(run_dir)
-                        stop = stop or self.epoch - self.best_epoch >= cfg.patience
-                    if logger is not None:
-                        logger.log(self.epoch, metrics)
-                    progress.update(task, completed=self.epoch)
-                    interrupt.stop_if_requested(lambda: self._save_checkpoint(run_dir), run_dir)
-                    if stop:
-                        break
-        finally:
-            if logger is not None:
-                logger.close()
-        if run_dir is not None:  # before test() loads the best-dev weights: a resumed run goes on from the last ones
-            self._save_checkpoint(run_dir)
-        summary = self.test()
-        if run_dir is not None:
-            (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        return summary
+        self.total = total
+        if self.train_set is None:
+            self.train_set = problem.sample_scenarios(cfg.train_scenarios, cfg.train_periods, self.seed)
+            self.dev_set = problem.sample_scenarios(cfg.dev_scenarios, cfg.dev_periods, self.seed + 1)
+
+    def iterate(self) -> dict[str, float]:
+        """One epoch: a gradient step per minibatch of training scenarios."""
+        cfg = self.config
+        started = time.perf_counter()
+        losses = []
+        # one generator per epoch, so a resumed run shuffles exactly like an uninterrupted one
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(cfg.train_scenarios, generator=generator).to(self.device)
+        for index in order.split(cfg.batch_size):
+            if self.gradient is None:  # built on the first minibatch: a CUDA graph captures real data
+                self.gradient = self._make_gradient(self.train_set, index)
+            losses.append(self.gradient(index).item())
+            if not np.isfinite(losses[-1]):  # stop before the update; the last checkpoint stays good
+                raise NonFiniteError(f"HDPO training cost became {losses[-1]} in epoch {self.epoch + 1}")
+            if cfg.max_grad_norm:
+                nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+            self.optimizer.step()
+        self.epoch += 1
+        if cfg.lr_schedule == "cosine":
+            self._set_learning_rate(cfg.min_learning_rate + (cfg.learning_rate - cfg.min_learning_rate)
+                                    * 0.5 * (1 + math.cos(math.pi * self.epoch / self.total)))
+        self.train_seconds += time.perf_counter() - started
+        return {"train/cost": float(np.mean(losses)), "train/learning_rate": self.optimizer.param_groups[0]["lr"]}
+
+    def evaluate(self, seed: int) -> dict[str, float]:
+        """The dev cost (fixed dev scenarios, so `seed` is unused); keeps the best-dev policy for the test and
+        drives the plateau schedule."""
+        dev_cost = self._evaluate(self.dev_set, self.config.dev_ignore_periods)
+        if dev_cost < self.best_dev:
+            self.best_dev, self.best_epoch = dev_cost, self.epoch
+            self.best_state = copy.deepcopy(self.policy.state_dict())
+        self._schedule_learning_rate()
+        result = {"dev_cost": dev_cost}
+        optimum = self.problem.reference_costs().get("optimal_cost")
+        if optimum:
+            result["dev_gap_percent"] = 100 * (dev_cost / optimum - 1)
+        return result
+
+    def stop_reason(self) -> str | None:
+        cfg = self.config
+        if self.epoch - self.best_epoch >= cfg.patience:
+            return f"early stop: no better dev cost in {cfg.patience} epochs (best at epoch {self.best_epoch})"
+        if cfg.max_seconds and self.train_seconds >= cfg.max_seconds:
+            return f"time budget max_seconds={cfg.max_seconds:g} reached"
+        return None
 
     def _make_gradient(self, train: Any, first_index: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         """A function of a minibatch's scenario indices that leaves the gradient of its mean training cost in the
@@ -279,16 +271,14 @@ class HDPO:
         with torch.no_grad():
             return float(self.problem.cost(self.policy, scenarios, ignore, test=test).mean())
 
-    def test(self) -> dict[str, Any]:
-        """Cost of the best-dev policy on the test scenarios, with the gap to the optimum when one is known."""
+    def final_report(self) -> dict[str, Any]:
+        """Cost of the best-dev policy (loaded into the agent) on the test scenarios, with the gap to the optimum
+        when one is known."""
         cfg = self.config
         self.policy.load_state_dict(self.best_state)
         test = self.problem.sample_scenarios(cfg.test_scenarios, cfg.test_periods, self.seed + 2)
         test_cost = self._evaluate(test, cfg.test_ignore_periods, test=True)
-        summary: dict[str, Any] = {"agent": self.name, "env_id": self.env_id, "env_kwargs": self.env_kwargs,
-                                   "seed": self.seed, "epochs": self.epoch, "best_epoch": self.best_epoch,
-                                   "dev_cost": self.best_dev, "test_cost": test_cost,
-                                   "train_seconds": round(self.train_seconds, 2)}
+        summary: dict[str, Any] = {"test_cost": test_cost}
         references = self.problem.reference_costs()
         if "optimal_cost" in references:
             summary["optimal_cost"] = references["optimal_cost"]
@@ -308,17 +298,14 @@ class HDPO:
         actions = (actions.round() if self.integer_actions else actions).cpu().numpy()
         return actions[0] if single else actions
 
-    def _save_checkpoint(self, run_dir: Path) -> None:
-        atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
-
-    def _checkpoint(self) -> dict[str, Any]:
+    def checkpoint_state(self) -> dict[str, Any]:
         return {"agent": self.name, "config": config_to_dict(self.config), "seed": self.seed, "env_id": self.env_id,
                 "env_kwargs": self.env_kwargs, "policy_module": self.policy, "policy": self.policy.state_dict(),
                 "best_state": self.best_state, "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
                 "best_dev": self.best_dev, "best_epoch": self.best_epoch, "last_decay": self.last_decay,
                 "train_seconds": self.train_seconds, "integer_actions": self.integer_actions}
 
-    def _load_checkpoint(self, state: dict[str, Any]) -> None:
+    def load_checkpoint_state(self, state: dict[str, Any]) -> None:
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.best_state, self.epoch = state["best_state"], state["epoch"]
@@ -327,7 +314,7 @@ class HDPO:
         self.integer_actions = state.get("integer_actions", self.integer_actions)
 
     def save(self, path: str | Path) -> None:
-        atomic_torch_save(self._checkpoint(), Path(path))
+        atomic_torch_save(self.checkpoint_state(), Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> "HDPO":
@@ -338,6 +325,6 @@ class HDPO:
         # acting needs no CUDA graph (it only replays training steps)
         config = make_loaded_config(HDPOConfig, state["config"], {"cuda_graph": False})
         agent = cls(None, state["policy_module"], config, state["seed"], state["env_id"], state["env_kwargs"])
-        agent._load_checkpoint(state)
+        agent.load_checkpoint_state(state)
         agent.policy.load_state_dict(agent.best_state)
         return agent

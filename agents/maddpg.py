@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import pickle
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,23 +21,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from appliedrl.agents.base import anneal_linearly, seed_everything
-from appliedrl.agents.checkpoint import DeferredInterrupt, atomic_torch_save, checkpoint_path, load_file
-from appliedrl.agents.config import _check, check_device, check_network, config_to_dict, make_loaded_config
-from appliedrl.agents.evaluation import MultiAgentEvalResult, evaluate_multiagent
-from appliedrl.agents.logger import MetricsLogger
-from appliedrl.agents.trainer import _crossed
+from appliedrl.agents.base import Algorithm, anneal_linearly, seed_everything
+from appliedrl.agents.checkpoint import atomic_torch_save, load_file
+from appliedrl.agents.config import ConfigError, RunConfig, _check, check_network, config_to_dict, make_loaded_config
+from appliedrl.agents.evaluation import evaluate_multiagent
 from appliedrl.agents.networks import MASKED_LOGIT, EnsembleMLP, UnsupportedSpaceError
 from appliedrl.agents.vec_env import NonFiniteError
 
 
 @dataclasses.dataclass
-class MADDPGConfig:
-    """Defaults of the original code: Adam 1e-2, gamma 0.95, batch 1024, 2 x 64 ReLU, update every 100 steps."""
+class MADDPGConfig(RunConfig):
+    """Defaults of the original code: Adam 1e-2, gamma 0.95, batch 1024, 2 x 64 ReLU, an update every 100
+    transitions; the budget unit is the transition (an environment step of one of the batched envs)."""
 
-    num_envs: int = 64  # environments stepped together (batched worlds make many cheap; mpe2 copies step in turn)
+    n_envs: int = 64  # environments stepped together (batched worlds make many cheap; mpe2 copies step in turn)
     learning_rate: float = 1e-2
     anneal_lr: bool = False  # linear decay to 0 over the run (steadies the final policy)
     gamma: float = 0.95
@@ -47,8 +43,8 @@ class MADDPGConfig:
     batch_size: int = 1024
     buffer_size: int = 1_000_000
     learning_starts: int = 1024 * 25  # transitions before the first update
-    update_every: int = 100  # transitions between updates (each update trains every agent once)
-    hidden: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
+    train_freq: int = 100  # transitions between updates (each update trains every agent once)
+    net_arch: list[int] = dataclasses.field(default_factory=lambda: [64, 64])
     activation: str = "relu"
     max_grad_norm: float = 0.5
     actor_regularization: float = 1e-3  # weight of mean(logits^2) in the actor loss, as the original
@@ -56,38 +52,37 @@ class MADDPGConfig:
     straight_through: bool = False  # hard one-hot samples with soft gradients instead of soft samples
     exploration_noise: float = 0.1  # Box actions: Gaussian noise std as a fraction of the action range
     centralized_critic: bool = True  # False: independent DDPG (each critic sees its own agent only)
-    eval_freq: int = 50_000  # transitions between evaluations; 0 = only at the end (all need eval_envs)
+    eval_freq: int = 50_000  # transitions between evaluations (they need eval_envs)
     eval_episodes: int = 100
     checkpoint_freq: int = 500_000
-    tensorboard: bool = True
-    device: str = "cpu"
-    torch_threads: int = 1
 
     def validate(self) -> None:
-        _check(self.num_envs >= 1, "num_envs must be >= 1")
+        super().validate()
+        _check(self.n_envs >= 1, "n_envs must be >= 1")
         _check(self.learning_rate > 0, "learning_rate must be > 0")
         _check(0 <= self.gamma <= 1, "gamma must be in [0, 1]")
         _check(0 < self.tau <= 1, "tau must be in (0, 1]")
         _check(self.batch_size >= 1 and self.buffer_size >= self.batch_size, "need 1 <= batch_size <= buffer_size")
-        _check(self.update_every >= 1 and self.learning_starts >= 0, "update_every >= 1 and learning_starts >= 0")
-        check_network(self.hidden, self.activation)
+        _check(self.train_freq >= 1 and self.learning_starts >= 0, "train_freq >= 1 and learning_starts >= 0")
+        check_network(self.net_arch, self.activation)
         _check(self.max_grad_norm >= 0 and self.gumbel_temperature > 0, "max_grad_norm >= 0, gumbel_temperature > 0")
-        _check(self.eval_episodes >= 1 and self.eval_freq >= 0, "eval_episodes >= 1 and eval_freq >= 0")
-        check_device(self.device)
+        _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
 
 
-class MADDPG:
+class MADDPG(Algorithm):
     """Multi-agent DDPG with centralised critics (or independent DDPG); see the module docstring."""
 
     name = "maddpg"
     Config = MADDPGConfig
+    env_kinds = ("parallel",)
+    unit = "transitions"
 
     def __init__(self, envs: Any, config: MADDPGConfig | None = None, seed: int = 0, env_id: str | None = None,
                  env_kwargs: dict | None = None, eval_envs: Any = None, *, agents: list[str] | None = None,
                  obs_dims: list[int] | None = None, action_spaces: dict[str, spaces.Space] | None = None) -> None:
         self.config = config or MADDPGConfig()
         self.config.validate()
-        torch.set_num_threads(self.config.torch_threads)
+        self.config.apply_threads()
         seed_everything(seed)
         self.envs, self.eval_envs, self.seed = envs, eval_envs, seed
         self.env_id, self.env_kwargs = env_id, dict(env_kwargs or {})
@@ -108,7 +103,6 @@ class MADDPG:
         self.num_steps, self.num_updates, self.last_update = 0, 0, 0
         self.torch_rng = torch.Generator(self.device).manual_seed(seed)
         self.seed_actions(seed + 1)
-        self.best = {"mean": float("-inf"), "step": None}
 
     # --- networks --------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -116,8 +110,8 @@ class MADDPG:
         cfg, n = self.config, len(self.agents)
         obs_width, act_width = max(self.obs_dims), max(self.action_dims)
         critic_in = n * (obs_width + act_width) if cfg.centralized_critic else obs_width + act_width
-        self.actors = EnsembleMLP(n, obs_width, cfg.hidden, act_width, cfg.activation, out_gain=0.01).to(self.device)
-        self.critics = EnsembleMLP(n, critic_in, cfg.hidden, 1, cfg.activation).to(self.device)
+        self.actors = EnsembleMLP(n, obs_width, cfg.net_arch, act_width, cfg.activation, out_gain=0.01).to(self.device)
+        self.critics = EnsembleMLP(n, critic_in, cfg.net_arch, 1, cfg.activation).to(self.device)
         self.target_actors = _frozen_copy(self.actors)
         self.target_critics = _frozen_copy(self.critics)
         # Adam is elementwise: one optimizer over the ensemble equals one per agent
@@ -180,74 +174,52 @@ class MADDPG:
         """[agents, B, K] encoded actions -> the env's [B, agents] indices or [B, agents, K] values."""
         return encoded.argmax(-1).T if self.discrete else encoded.transpose(0, 1)
 
-    # --- training -------------------------------------------------------------------------------------------
-    def learn(self, total_steps: int, run_dir: str | Path | None = None, progress_bar: bool = True,
-              resume: bool = False) -> dict[str, Any]:
-        """Train for `total_steps` transitions (environment steps summed over the batch); return the summary."""
+    # --- the trainer's contract ----------------------------------------------------------------------------
+    @property
+    def progress(self) -> int:
+        return self.num_steps
+
+    def start(self, total: int) -> None:
+        """Size the replay buffer for the run and start fresh episodes (a checkpoint may then replace them)."""
         if self.envs is None:
             raise ValueError("this agent was loaded for inference; create it with envs to train")
         cfg = self.config
         if cfg.eval_freq and self.eval_envs is None:
-            raise ValueError(f"eval_freq={cfg.eval_freq} needs eval_envs to evaluate on; give them or set eval_freq=0")
-        run_dir = Path(run_dir) if run_dir is not None else None
-        if run_dir is not None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-        self.buffer = _ReplayBuffer(min(cfg.buffer_size, max(total_steps, cfg.batch_size)), len(self.agents),
+            raise ConfigError(f"eval_freq={cfg.eval_freq} needs eval_envs to evaluate on; give them or set eval_freq=0")
+        first_update = max(cfg.learning_starts, cfg.train_freq)
+        if total < first_update:
+            raise ConfigError(f"a budget of {total:,} transitions ends before the first update at {first_update:,} "
+                              f"(learning_starts={cfg.learning_starts:,}): give a larger budget or lower learning_starts")
+        self.total = total
+        self.buffer = _ReplayBuffer(min(cfg.buffer_size, max(total, cfg.batch_size)), len(self.agents),
                                     max(self.obs_dims), max(self.action_dims), self.device)
-        if resume:
-            self._load_checkpoint(load_file(checkpoint_path(run_dir)))
-        else:
-            self.obs = self.envs.reset(seed=self.seed).to(self.device, torch.float32)
-            self.episode_return = torch.zeros(self.envs.num_envs, len(self.agents), device=self.device)
-            self.recent_returns: list[float] = []
-        logger = MetricsLogger(run_dir, cfg.tensorboard, self.num_steps if resume else None) if run_dir else None
-        progress = Progress(TextColumn("[bold]maddpg" if cfg.centralized_critic else "[bold]ddpg"), BarColumn(),
-                            MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                            disable=not progress_bar)
-        start = time.perf_counter() - getattr(self, "wall_time", 0.0)
-        try:
-            with progress, DeferredInterrupt() as interrupt:
-                task = progress.add_task("steps", total=total_steps, completed=self.num_steps, info="")
-                while self.num_steps < total_steps:
-                    before, metrics = self.num_steps, {}
-                    self._collect()
-                    if cfg.anneal_lr:
-                        anneal_linearly([self.actor_optimizer, self.critic_optimizer], cfg.learning_rate,
-                                        self.num_steps, total_steps)
-                    # an update at every multiple of update_every from learning_starts on, as the original's
-                    # `t % 100 == 0` once the buffer holds 25,600: none for the multiples before it
-                    while self.num_steps - self.last_update >= cfg.update_every:
-                        self.last_update += cfg.update_every
-                        if self.last_update >= cfg.learning_starts:
-                            metrics.update(self._update())
-                    self.wall_time = time.perf_counter() - start
-                    if _crossed(before, self.num_steps, cfg.eval_freq) and self.num_steps < total_steps:
-                        result = self._evaluate(run_dir)
-                        metrics["eval/mean_return"] = result.mean
-                    if logger is not None and _crossed(before, self.num_steps, 1000):
-                        metrics["time/sps"] = self.num_steps / max(self.wall_time, 1e-9)
-                        logger.log(self.num_steps, metrics)
-                    if run_dir is not None and _crossed(before, self.num_steps, cfg.checkpoint_freq):
-                        self._save_checkpoint(run_dir)
-                    recent = f"return {np.mean(self.recent_returns[-100:]):.2f}" if self.recent_returns else ""
-                    progress.update(task, completed=self.num_steps, info=recent)
-                    interrupt.stop_if_requested(lambda: self._save_checkpoint(run_dir), run_dir)
-            summary = {"agent": self.name, "env_id": self.env_id, "seed": self.seed, "steps": self.num_steps,
-                       "updates": self.num_updates, "centralized_critic": cfg.centralized_critic,
-                       "wall_time_s": round(self.wall_time, 3)}
-            if self.eval_envs is not None:  # the final policy, and the best evaluated one so far
-                result = self._evaluate(run_dir)
-                summary.update(result.to_dict(self.agents), best_eval_mean_return=self.best["mean"],
-                               best_eval_step=self.best["step"])
-                if logger is not None:
-                    logger.log(self.num_steps, {"eval/mean_return": result.mean})
-            if run_dir is not None:
-                self._save_checkpoint(run_dir)
-                (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            return summary
-        finally:
-            if logger is not None:
-                logger.close()
+        self.obs = self.envs.reset(seed=self.seed).to(self.device, torch.float32)
+        self.episode_return = torch.zeros(self.envs.num_envs, len(self.agents), device=self.device)
+        self.recent_returns: list[float] = []
+
+    def iterate(self) -> dict[str, float]:
+        """One step of every environment, then the updates due (one at every multiple of train_freq from
+        learning_starts on, as the original's `t % 100 == 0` once the buffer holds 25,600)."""
+        cfg, metrics = self.config, {}
+        self._collect()
+        if cfg.anneal_lr:
+            anneal_linearly([self.actor_optimizer, self.critic_optimizer], cfg.learning_rate, self.num_steps,
+                            self.total)
+        while self.num_steps - self.last_update >= cfg.train_freq:
+            self.last_update += cfg.train_freq
+            if self.last_update >= cfg.learning_starts:
+                metrics.update(self._update())
+        return metrics
+
+    def evaluate(self, seed: int) -> dict[str, Any]:
+        """The greedy policy (each actor's most likely action) on the eval envs (empty without them)."""
+        if self.eval_envs is None:
+            return {}
+        return evaluate_multiagent(self, self.eval_envs, self.config.eval_episodes, seed).to_dict(self.agents,
+                                                                                                with_ci=False)
+
+    def rollout_metrics(self) -> dict[str, float]:
+        return {"rollout/ep_return_mean": float(np.mean(self.recent_returns))} if self.recent_returns else {}
 
     def _collect(self) -> None:
         """One step of every environment with exploring actions; transitions go to the replay buffer."""
@@ -306,16 +278,6 @@ class MADDPG:
         self.num_updates += 1
         return {"train/critic_loss": critic_loss.mean().item(), "train/actor_loss": actor_loss.mean().item()}
 
-    def _evaluate(self, run_dir: Path | None) -> MultiAgentEvalResult:
-        """Evaluate the greedy policy (each actor's most likely action) on the eval envs; keep the best in
-        run_dir/best."""
-        result = evaluate_multiagent(self, self.eval_envs, self.config.eval_episodes, self.seed + 10_000)
-        if result.mean > self.best["mean"]:
-            self.best = {"mean": result.mean, "step": self.num_steps}
-            if run_dir is not None:
-                self.save(run_dir / "best" / "agent.pt")
-        return result
-
     # --- saving ---------------------------------------------------------------------------------------------
     def _header(self) -> dict[str, Any]:
         return {"agent": self.name, "config": config_to_dict(self.config), "seed": self.seed, "env_id": self.env_id,
@@ -337,10 +299,7 @@ class MADDPG:
         agent.actors.load_state_dict(data["actors"])
         return agent
 
-    def _save_checkpoint(self, run_dir: Path) -> None:
-        atomic_torch_save(self._checkpoint(), checkpoint_path(run_dir))
-
-    def _checkpoint(self) -> dict[str, Any]:
+    def checkpoint_state(self) -> dict[str, Any]:
         try:
             envs = pickle.dumps(self.envs)
         except Exception:  # noqa: BLE001 - e.g. mpe2's pygame surfaces: resume then starts fresh episodes
@@ -349,19 +308,18 @@ class MADDPG:
         optimizers = [self.actor_optimizer.state_dict(), self.critic_optimizer.state_dict()]
         return {**self._header(), **nets, "optimizers": optimizers, "buffer": self.buffer.state(), "envs": envs,
                 "obs": self.obs, "episode_return": self.episode_return, "recent_returns": self.recent_returns,
-                "counters": (self.num_steps, self.num_updates, self.last_update, self.wall_time),
-                "best": self.best, "torch_rng": self.torch_rng.get_state(), "act_rng": self.act_rng.get_state(),
+                "counters": (self.num_steps, self.num_updates, self.last_update), "torch_rng": self.torch_rng.get_state(), "act_rng": self.act_rng.get_state(),
                 "global_rng": torch.get_rng_state()}
 
-    def _load_checkpoint(self, state: dict[str, Any]) -> None:
+    def load_checkpoint_state(self, state: dict[str, Any]) -> None:
         self.actors.load_state_dict(state["actors"])
         for key in ("critics", "target_actors", "target_critics"):
             getattr(self, key).load_state_dict(state[key])
         for optimizer, saved in zip((self.actor_optimizer, self.critic_optimizer), state["optimizers"]):
             optimizer.load_state_dict(saved)
         self.buffer.load(state["buffer"])
-        self.num_steps, self.num_updates, self.last_update, self.wall_time = state["counters"]
-        self.best, self.recent_returns = state["best"], state["recent_returns"]
+        self.num_steps, self.num_updates, self.last_update = state["counters"]
+        self.recent_returns = state["recent_returns"]
         self.torch_rng.set_state(state["torch_rng"])
         self.act_rng.set_state(state["act_rng"])
         torch.set_rng_state(state["global_rng"])
