@@ -99,7 +99,7 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                     metrics.update(_prefixed("eval", eval_result))
                     progress.update(task, eval=_eval_text(agent, best, eval_result))
                 stop_reason = agent.stop_reason()
-                metrics[f"time/{agent.unit}_per_second"] = rate
+                metrics[f"time/{agent.unit}_per_second"], metrics["time/seconds"] = rate, wall()
                 if logger is not None and (_crossed(before, now, config.log_freq) or stop_reason):
                     logger.log(now, metrics)
                 for callback in callbacks:

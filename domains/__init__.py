@@ -1,13 +1,25 @@
-"""The pairing per domain: heuristic baselines, domain networks, tuned recipes, domain metrics."""
+"""The pairing per domain: heuristic baselines, domain networks, tuned recipes, domain metrics.
 
-from appliedrl.domains.baselines import BASELINES, RandomPolicy, make_baseline
-from appliedrl.domains.inventory.baselines import baseline_factories as _inventory_baselines
-from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent as _inventory_hdpo
+Each domain package registers itself with a `DOMAIN` (see appliedrl.domains.registry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliedrl.domains.baselines import RandomPolicy
 from appliedrl.domains.recipes import recipe_for
+from appliedrl.domains.registry import Baseline, Domain, Metric, Setting, baselines_for, domain_of, domains
 
-BASELINES.update(_inventory_baselines())
 
-# env id -> builder(env_kwargs, HDPOConfig, seed, env_id) of an HDPO agent: the envs with a differentiable simulator
-HDPO_BUILDERS = {"appliedrl/Inventory-v0": _inventory_hdpo}
+def make_baseline(name: str, env: Any, seed: int = 0) -> Any:
+    """The baseline `name` for a Gymnasium env instance (made with gym.make, so it knows its id)."""
+    env_id = env.unwrapped.spec.id
+    fitting = baselines_for(env_id)
+    if name not in fitting:
+        raise ValueError(f"no baseline {name!r} for {env_id}; valid choices: {', '.join(fitting)}")
+    return fitting[name].make(env.unwrapped, seed)
 
-__all__ = ["BASELINES", "HDPO_BUILDERS", "RandomPolicy", "make_baseline", "recipe_for"]
+
+__all__ = ["Baseline", "Domain", "Metric", "RandomPolicy", "Setting", "baselines_for", "domain_of", "domains",
+           "make_baseline", "recipe_for"]

@@ -1,8 +1,8 @@
-"""Heuristic baselines under the same `predict` protocol as learned agents, found by name for the CLI."""
+"""The generic baseline, uniformly random legal actions, under the same `predict` protocol as learned agents."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from pathlib import Path
 
@@ -50,15 +50,3 @@ class RandomPolicy:
     def load(cls, path: str | Path) -> "RandomPolicy":
         data = load_file(Path(path))
         return cls(data["observation_space"], data["action_space"], data["seed"])
-
-
-# name -> factory(env, seed); `env` is a single environment instance the heuristic may read parameters from.
-BASELINES: dict[str, Callable[[gym.Env, int], Any]] = {
-    "random": lambda env, seed: RandomPolicy(env.observation_space, env.action_space, seed),
-}
-
-
-def make_baseline(name: str, env: gym.Env, seed: int = 0) -> Any:
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; valid choices: {', '.join(sorted(BASELINES))}")
-    return BASELINES[name](env, seed)

@@ -28,6 +28,9 @@ class Baseline:
     kinds: tuple[str, ...] = ("single", "aec")
     description: str = ""
 
+    def summary(self) -> str:
+        return f"baseline {self.name}" + (f": {self.description}" if self.description else "")
+
     def serves(self, spec: EnvSpec) -> bool:
         return spec.kind in self.kinds and (not self.env_ids or spec.id in self.env_ids)
 
@@ -38,6 +41,7 @@ class Metric:
 
     name: str = "mean_return"
     higher_is_better: bool = True
+    description: str = ""  # how it relates to the return, for readers of an evaluation
 
 
 @dataclasses.dataclass(frozen=True)

@@ -81,7 +81,10 @@ def make_multiagent(env_id: str, num_envs: int = 1, device: str = "cpu", **kwarg
         module = importlib.import_module(f"mpe2.{name}")
     except ImportError:
         raise ValueError(f"{env_id} needs the mpe2 package: pip install mpe2") from None
-    module.parallel_env(**kwargs)  # fail here, once, on a bad keyword
+    try:
+        module.parallel_env(**kwargs)  # fail here, once, on a bad keyword
+    except AssertionError as error:  # how mpe2 rejects a bad keyword value
+        raise ValueError(f"{env_id} rejected {kwargs}: {error or 'a value is out of range'}") from None
     return ParallelEnvBatch(lambda: module.parallel_env(**kwargs), num_envs, device)
 
 

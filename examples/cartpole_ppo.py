@@ -33,5 +33,5 @@ for name, policy in (("PPO (appliedrl)", agent), ("random", random_policy)):
     table.add_row(name, f"{result.mean:.1f}", f"{result.std:.1f}", f"{low:.1f} … {high:.1f}")
 console = Console()
 console.print(table)
-console.print(f"trained {summary['steps']} steps in {summary['wall_time_s']:.1f} s ({summary['sps']:.0f} steps/s); "
+console.print(f"trained {summary['progress']} steps in {summary['wall_time_s']:.1f} s ({summary['per_second']:.0f} steps/s); "
               "run folder: runs/demo-cartpole")

@@ -4,10 +4,12 @@
 """
 
 import argparse
+import shutil
 
-from appliedrl.agents import MADDPG, MADDPGConfig
+from appliedrl.agents import MADDPGConfig
 from appliedrl.agents.evaluation import evaluate_multiagent
-from appliedrl.domains.particles import PARTICLE_BASELINES
+from appliedrl.domains import baselines_for
+from appliedrl.domains.particles import make_maddpg
 from appliedrl.envs.multiagent import make_multiagent
 
 parser = argparse.ArgumentParser()
@@ -15,14 +17,14 @@ parser.add_argument("--steps", type=int, default=300_000, help="training transit
 args = parser.parse_args()
 
 env_id = "particles/simple_spread_v3"
-config = MADDPGConfig(num_envs=64, eval_freq=100_000)  # the original code's hyperparameters otherwise
-agent = MADDPG(make_multiagent(env_id, config.num_envs), config, seed=0, env_id=env_id,
-               eval_envs=make_multiagent(env_id, 100))
+config = MADDPGConfig(n_envs=64, eval_freq=100_000)  # the original code's hyperparameters otherwise
+agent = make_maddpg(env_id, {}, config, seed=0)  # 64 batched worlds to train on, 100 to evaluate on
+shutil.rmtree("runs/example-spread", ignore_errors=True)
 agent.learn(args.steps, run_dir="runs/example-spread")
 
 test_envs = make_multiagent(env_id, 500)
 print("mean per-agent return over 1,000 episodes:")
 for name in ("random", "greedy-spread"):
-    baseline = PARTICLE_BASELINES[name](env_id, test_envs, 0)
+    baseline = baselines_for(env_id)[name].make(test_envs, 0)
     print(f"  {name:14s} {evaluate_multiagent(baseline, test_envs, 1000, seed=1).mean:7.2f}")
 print(f"  {'maddpg':14s} {evaluate_multiagent(agent, test_envs, 1000, seed=1).mean:7.2f}")

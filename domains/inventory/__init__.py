@@ -17,5 +17,7 @@ DOMAIN = Domain(
         Setting("serial", ENV_ID, {"setting": "serial"}),
     ),
     agents=("hdpo", "ppo"),
-    metric=Metric("average_cost", higher_is_better=False),
+    metric=Metric("average_cost", higher_is_better=False,
+                  description="cost per period and store after the first ignore_periods; the return is minus "
+                              "the cost per store summed over every period, warm-up included"),
 )

@@ -103,7 +103,7 @@ def _is_default_serial(problem: InventoryProblem) -> bool:
     return problem == default
 
 
-def make_hdpo_agent(env_kwargs: dict, config: HDPOConfig, seed: int, env_id: str = "appliedrl/Inventory-v0") -> HDPO:
+def make_hdpo_agent(env_id: str, env_kwargs: dict, config: HDPOConfig, seed: int) -> HDPO:
     """An HDPO agent for the instance `env_kwargs` describes (the keyword arguments of appliedrl/Inventory-v0)."""
     problem = problem_from_env_kwargs(**env_kwargs)  # HDPO sets its own horizons: the env's options go unused
     if problem.demand_series:

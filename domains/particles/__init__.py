@@ -2,7 +2,16 @@
 
 from appliedrl.domains.particles.baselines import (ChaseTag, CoverAdversary, GreedySpread, NoOpPolicy,
                                                    RandomParticlePolicy, steer)
+from appliedrl.agents.maddpg import MADDPG, MADDPGConfig
 from appliedrl.domains.registry import Baseline, Domain, Setting
+from appliedrl.envs.multiagent import make_multiagent
+
+
+def make_maddpg(env_id: str, env_kwargs: dict, config: MADDPGConfig, seed: int) -> MADDPG:
+    """MADDPG on `config.n_envs` batched copies of the world, evaluated on up to 100 more."""
+    envs = make_multiagent(env_id, config.n_envs, config.device, **env_kwargs)
+    eval_envs = make_multiagent(env_id, min(config.eval_episodes, 100), config.device, **env_kwargs)
+    return MADDPG(envs, config, seed, env_id, env_kwargs, eval_envs)
 
 
 def _both(scenario: str) -> tuple[str, ...]:
@@ -22,6 +31,7 @@ DOMAIN = Domain(
         Baseline("cover-adversary", CoverAdversary, _both("simple_adversary_v3"), PARALLEL,
                  "good agents cover both landmarks, the adversary guesses"),
     ),
+    agent_builders={"maddpg": make_maddpg},
     settings=(Setting("spread", "particles/simple_spread_v3"),
               Setting("speaker_listener", "particles/simple_speaker_listener_v4")),
     agents=("maddpg",),

@@ -180,22 +180,3 @@ class CoverAdversary(_ParticleHeuristic):
                 targets[b] = landmarks[b, cols[list(rows).index(i - 1)]]
             moves[:, i] = steer(targets, zero_vel, lookahead=1)
         return self.moves_to_actions(moves)
-
-
-def _only_on(scenario: str, cls: type) -> Any:
-    """A factory that refuses envs of another scenario."""
-    def factory(env_id: str, envs: Any, seed: int) -> Any:
-        if env_id.partition("/")[2] != scenario:
-            raise ValueError(f"this baseline plays {scenario}; got {env_id}")
-        return cls(envs, seed)
-    return factory
-
-
-# name -> factory(env_id, batched envs, seed)
-PARTICLE_BASELINES = {
-    "random": lambda env_id, envs, seed: RandomParticlePolicy(envs, seed),
-    "noop": lambda env_id, envs, seed: NoOpPolicy(envs, seed),
-    "greedy-spread": _only_on("simple_spread_v3", GreedySpread),
-    "chase-tag": _only_on("simple_tag_v3", ChaseTag),
-    "cover-adversary": _only_on("simple_adversary_v3", CoverAdversary),
-}
