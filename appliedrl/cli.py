@@ -142,7 +142,8 @@ def _describe_env(env_id: str) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from appliedrl.agents.config import parse_assignments
-    from appliedrl.runner import RunSpec, resolve, resume, run
+    from appliedrl.domains.recipes import recipe_for
+    from appliedrl.runner import RunSpec, resume, run
 
     if args.resume:
         changed = [flag for flag, value in (("ENV_ID", args.env_id), ("--agent", args.agent), ("--seed", args.seed),
@@ -167,11 +168,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                    parse_assignments(args.env_kw, "--env-kw"), parse_assignments(args.set), args.config,
                    not args.no_recipe, progress_bar=not args.no_progress)
     spec.run_dir = spec.default_run_dir() if args.out is None else Path(args.out)
-    recipe = resolve(spec)[3]
-    if recipe:
-        print(f"using recipe {recipe.name} (--no-recipe to ignore it)", file=sys.stderr)
     summary = run(spec)
     _print_summary(summary, spec.run_dir)
+    recipe = recipe_for(spec.agent, spec.env_id) if spec.use_recipe else None
+    if recipe:
+        print(f"settings from the recipe {recipe.name} (--no-recipe to ignore it)")
     return 0
 
 
@@ -184,12 +185,15 @@ def _print_summary(summary: dict[str, Any], run_dir: Any) -> None:
                      f"{summary['best_score']:.4g} at {summary['best_at']:,} {summary['unit']})")
     lines += [f"{key} {_number(value)}" for key, value in summary["extras"].items()]
     lines.append(f"{summary['progress']:,} {summary['unit']} in {summary['wall_time_s']:.1f} s "
-                 f"({summary['per_second']:,.3g}/s), {summary['stopped']} -> {run_dir}")
+                 f"({_number(summary['per_second'])}/s), {summary['stopped']} -> {run_dir}")
     print("\n".join(lines))
 
 
 def _number(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    """Floats to four significant digits, without exponents below a million."""
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:,.0f}" if 1e3 <= abs(value) < 1e6 else f"{value:.4g}"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -24,13 +24,15 @@ def test_train_then_evaluate_end_to_end(tmp_path, capsys):
     run = tmp_path / "run"
     code, out, _ = run_cli(["train", "CartPole-v1", "--agent", "ppo", "--steps", "512", "--seed", "1",
                             "--out", str(run), *TINY], capsys)
-    assert code == 0 and "eval return" in out
+    assert code == 0 and "mean_return" in out and "(higher is better; best" in out
     for name in ("config.yaml", "metrics.csv", "summary.json", "checkpoint/agent.pt", "best/agent.pt"):
         assert (run / name).is_file(), name
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["steps"] == 512 and summary["eval_episodes"] == 3
-    assert {"eval_mean_return", "eval_std_return", "wall_time_s", "sps", "best_eval_mean_return"} <= set(summary)
-    assert summary["best_eval_mean_return"] >= summary["eval_mean_return"]
+    assert summary["progress"] == summary["budget"] == 512 and summary["unit"] == "steps"
+    assert summary["eval"]["episodes"] == 3 and summary["score"] == summary["eval"]["mean_return"]
+    assert summary["score_name"] == "mean_return" and summary["higher_is_better"] is True
+    assert {"wall_time_s", "per_second", "best_at", "stopped"} <= set(summary)
+    assert summary["best_score"] >= summary["score"]
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["config"]["n_steps"] == 32 and config["seed"] == 1
 
@@ -40,7 +42,9 @@ def test_train_then_evaluate_end_to_end(tmp_path, capsys):
     assert report["episodes"] == 4 and report["ci95_low"] <= report["mean_return"] <= report["ci95_high"]
 
     code, out, _ = run_cli(["evaluate", str(run), "--episodes", "2"], capsys)
-    assert code == 0 and "mean return" in out
+    assert code == 0 and "mean return" in out and f"policy: {run}/checkpoint/agent.pt" in out
+    code, out, _ = run_cli(["evaluate", str(run), "--episodes", "2", "--best"], capsys)
+    assert code == 0 and f"policy: {run}/best/agent.pt" in out
 
 
 def test_resume_continues_to_the_recorded_budget(tmp_path, capsys):
@@ -52,10 +56,12 @@ def test_resume_continues_to_the_recorded_budget(tmp_path, capsys):
     assert code == 2 and "--resume" in err  # an existing run is never overwritten
     code, _, err = run_cli(["train", "--resume", str(run), "--set", "learning_rate=0.5", "--seed", "3"], capsys)
     assert code == 2 and "only --steps and --no-progress may be given with it, not --seed, --set" in err
+    code, _, err = run_cli(["train", "--resume", str(run), "--no-progress"], capsys)
+    assert code == 2 and "finished at 300 steps (budget reached); give a budget above that" in err
     code, out, _ = run_cli(["train", "--resume", str(run), "--steps", "600", "--no-progress"], capsys)
     assert code == 0
-    assert json.loads((run / "summary.json").read_text())["steps"] == 600
-    assert yaml.safe_load((run / "config.yaml").read_text())["steps"] == 600  # the new budget is the run's
+    assert json.loads((run / "summary.json").read_text())["progress"] == 600
+    assert yaml.safe_load((run / "config.yaml").read_text())["budget"] == 600  # the new budget is the run's
 
 
 def test_files_that_are_not_what_they_should_be(tmp_path, capsys):
@@ -85,14 +91,21 @@ def test_baseline_evaluation_and_domain_metrics(capsys):
 
 def test_list(capsys):
     code, out, _ = run_cli(["list"], capsys)
-    assert code == 0 and "ppo" in out and "dqn" in out and "baseline:random" in out
+    assert code == 0 and "ppo" in out and "dqn" in out and "budget in epochs" in out
+    inventory = next(line for line in out.splitlines() if "appliedrl/Inventory-v0" in line)
+    assert "newsvendor" in inventory and "greedy-spread" not in inventory  # baselines are scoped to their envs
+    code, out, _ = run_cli(["list", "appliedrl/Inventory-v0"], capsys)
+    assert code == 0 and "setting='one_store_lost'" in out and "agents: ppo, a2c, reinforce, dqn, hdpo" in out
+    assert "baseline:newsvendor" in out and "headline metric average_cost" in out
+    code, out, _ = run_cli(["list", "particles/simple_spread_v3"], capsys)
+    assert code == 0 and "agents: maddpg" in out and "baseline:greedy-spread" in out
 
 
 @pytest.mark.parametrize("args,message", [
     (["train", "CartPol-v1", "--agent", "ppo"], "unknown environment 'CartPol-v1'; did you mean CartPole-v1"),
     (["train", "CartPole-v1", "--agent", "ppo", "--set", "n_step=3"], "unknown config key 'n_step' for ppo; valid keys"),
     (["train", "CartPole-v1", "--agent", "ppo", "--set", "n_steps=abc"], "expects int"),
-    (["train", "CartPole-v1", "--agent", "ppo", "--env-kw", "gravity=3"], "rejected --env-kw"),
+    (["train", "CartPole-v1", "--agent", "ppo", "--env-kw", "gravity=3"], "rejected the keywords ['gravity']"),
     (["train", "appliedrl/Inventory-v0", "--agent", "hdpo", "--set", "device=tpu"], "device must be cpu or cuda[:N]"),
     (["train", "CartPole-v1"], "needs ENV_ID and --agent"),
     (["train", "CartPole-v1", "--agent", "ppo", "--steps", "0"], "--steps must be >= 1"),
@@ -105,7 +118,16 @@ def test_list(capsys):
     (["train", "CartPole-v1", "--agent", "ppo", "--set", "clip_range=-0.2"], "clip_range must be > 0"),
     (["train", "CartPole-v1", "--agent", "dqn", "--set", "exploration_final_eps=3"], "exploration_final_eps must be"),
     (["train", "--resume", "/nonexistent"], "not a run folder"),
-    (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "unknown baseline 'smart'; valid choices: constant_order, echelon_base_stock, newsvendor, random"),
+    (["evaluate", "baseline:smart", "--env", "CartPole-v1"], "no baseline 'smart' for CartPole-v1; valid choices: random"),
+    (["evaluate", "baseline:greedy-spread", "--env", "appliedrl/Inventory-v0"],
+     "no baseline 'greedy-spread' for appliedrl/Inventory-v0; valid choices: random, newsvendor, echelon_base_stock"),
+    (["train", "particles/simple_spread_v3", "--agent", "ppo"],
+     "ppo does not train on particles/simple_spread_v3 (a parallel env); agents for it: maddpg"),
+    (["train", "CartPole-v1", "--agent", "maddpg"], "maddpg does not train on CartPole-v1 (a single env)"),
+    (["train", "particles/simple_spread_v3", "--agent", "maddpg", "--steps", "20000"],
+     "a budget of 20,000 transitions ends before the first update at 25,600"),
+    (["train", "CartPole-v1", "--agent", "dqn", "--steps", "50", "--set", "learning_starts=100"],
+     "a budget of 50 steps ends before learning_starts=100"),
     (["evaluate", "/nonexistent", "--env", "CartPole-v1"], "baseline:NAME"),
     (["evaluate", "baseline:newsvendor", "--env", "appliedrl/Inventory-v0", "--env-kw", "setting=one_warehouse"],
      "the newsvendor baseline is for single-echelon settings (one_store_lost, one_store_backlogged, real_data_store)"),

@@ -22,7 +22,7 @@ def test_yaml_scientific_notation_and_integral_floats(tmp_path):
 
 
 def test_unknown_key_names_the_valid_keys():
-    with pytest.raises(ConfigError, match=r"unknown config key 'n_step' for ppo; valid keys: n_envs, .*n_steps"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'n_step' for ppo; valid keys: eval_freq, .*n_envs, .*n_steps"):
         make_config(PPOConfig, {"n_step": 3}, agent="ppo")
 
 

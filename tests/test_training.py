@@ -28,7 +28,7 @@ def test_prioritized_one_step_dqn_on_a_native_vector_env_with_one_env():
     config = dataclasses.replace(dqn_config(), n_envs=1, n_step=1, learning_starts=32)
     agent = DQN("CartPole-v1", config, seed=0)
     summary = agent.learn(300, progress_bar=False)  # episodes end, envs reset
-    assert summary["steps"] == 300
+    assert summary["progress"] == 300
     # CartPole's vector env resets NEXT_STEP: the step after a termination only resets (reward 0) and is no
     # transition. The replay holds exactly the real ones, in order: reward 1 each, terminal where a pole fell
     # (its next observation past the limits), else the next transition starts where this one ended.
@@ -158,7 +158,7 @@ def test_periodic_evaluation_keeps_the_best_policy_and_leaves_training_alone(tmp
     summary = train(agent, 320, run_dir=tmp_path, callbacks=[record], progress_bar=False)
     evaluations = [(step, mean, weights) for step, mean, weights in seen if mean is not None]
     assert [step for step, *_ in evaluations] == [64, 128, 192, 256]  # every 64 steps; the end's comes after
-    evaluations.append((320, summary["eval_mean_return"], params(agent)))
+    evaluations.append((320, summary["eval"]["mean_return"], params(agent)))
     for step, mean, weights in evaluations:  # each is the fixed-seed evaluation of the policy of its step
         fresh = PPO("CartPole-v1", tiny_ppo_config, seed=1)
         with torch.no_grad():
@@ -166,7 +166,7 @@ def test_periodic_evaluation_keeps_the_best_policy_and_leaves_training_alone(tmp
         assert evaluate(fresh, "CartPole-v1", 3, 1 + EVAL_SEED_OFFSET).mean == mean
     best = max(mean for _, mean, _ in evaluations)
     best_step, _, best_weights = next(e for e in evaluations if e[1] == best)  # the first to reach it
-    assert (summary["best_eval_mean_return"], summary["best_eval_step"]) == (best, best_step)
+    assert (summary["best_score"], summary["best_at"]) == (best, best_step)
     assert best_step not in (64, 320)  # seed 1: neither the first nor the last policy is the best
     assert torch.equal(params(PPO.load(tmp_path / "best" / "agent.pt")), best_weights)
     unwatched = PPO("CartPole-v1", tiny_ppo_config, seed=1)
@@ -286,7 +286,7 @@ def test_ppo_learns_cartpole_quickly():
     config = PPOConfig(n_envs=8, n_steps=128, batch_size=256, n_epochs=4, learning_rate=1e-3, gamma=0.98,
                        gae_lambda=0.8, eval_freq=0, eval_episodes=5, tensorboard=False)
     summary = PPO("CartPole-v1", config, seed=0).learn(40_000, progress_bar=False)
-    assert summary["eval_mean_return"] > 150  # random play scores about 22
+    assert summary["score"] > 150  # random play scores about 22
 
 
 def test_loaded_agent_predicts_like_the_trained_one(tmp_path, tiny_ppo_config):
@@ -331,7 +331,7 @@ def test_vectorization_modes_agree_on_stepping_semantics(tiny_ppo_config):
             summary = agent.learn(256, progress_bar=False)
         finally:
             agent.close()
-        assert summary["steps"] == 256 and len(agent.episode_returns) > 0
+        assert summary["progress"] == 256 and len(agent.episode_returns) > 0
         assert all(8 <= r <= 500 for r in agent.episode_returns)
         # CartPole pays 1 per real step: the finished and running episodes' returns add up to the real steps,
         # every step under SAME_STEP; NEXT_STEP spends one step on each reset (those not yet due excepted)
