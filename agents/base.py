@@ -20,12 +20,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from gymnasium import spaces
+from torch import nn
 from gymnasium.utils import EzPickle
 from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv, VectorEnv
 
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
 from appliedrl.agents.config import AgentConfig, RunConfig, config_to_dict, make_loaded_config
-from appliedrl.agents.networks import UnsupportedSpaceError, mask_size
+from appliedrl.agents.networks import UnsupportedSpaceError, build_network, mask_size, observation_batch
 from appliedrl.agents.normalize import ObservationNormalizer
 from appliedrl.agents.evaluation import evaluate
 from appliedrl.agents.vec_env import (EpisodeTracker, VecStep, VecStepper, action_mask_from_info, check_finite,
@@ -140,13 +141,13 @@ class Agent(Algorithm):
 
     def __init__(self, env: str | VectorEnv | None = None, config: AgentConfig | None = None, seed: int = 0,
                  env_kwargs: dict[str, Any] | None = None, *, observation_space: spaces.Space | None = None,
-                 action_space: spaces.Space | None = None) -> None:
+                 action_space: spaces.Space | None = None, env_id: str | None = None) -> None:
         self.config = config if config is not None else self.Config()
         if not isinstance(self.config, self.Config):
             raise TypeError(f"{self.name} needs a {self.Config.__name__}, got {type(self.config).__name__}")
         self.config.validate()
         self.seed, self.env_kwargs = seed, dict(env_kwargs or {})
-        self.env_id = env if isinstance(env, str) else None
+        self.env_id = env if isinstance(env, str) else env_id  # env_id: what a loaded agent was trained on
         self.config.apply_threads()
         seed_everything(seed)
         self.envs: VectorEnv | None = None
@@ -203,10 +204,21 @@ class Agent(Algorithm):
     def load_training_state(self, state: dict[str, Any]) -> None:
         pass
 
+    def make_network(self, out_dim: int) -> nn.Module:
+        """The config's domain network with `out_dim` outputs, shaped by one instance of the agent's env."""
+        import gymnasium as gym
+
+        env = None
+        if self.env_id is not None:
+            probe = gym.make(self.env_id, **self.env_kwargs)
+            env = probe.unwrapped
+            probe.close()
+        return build_network(self.config.network, self.observation_space, out_dim, env, self.config.network_kwargs)
+
     # --- environment stepping ------------------------------------------------------------------------------
     def _reset_envs(self, seed: int) -> np.ndarray:
         """Reset every env; `self.obs` holds the (normalised) first observations; returns them as they came."""
-        self.stepper = VecStepper(self.envs)
+        self.stepper = VecStepper(self.envs, flatten=True)
         obs, info = self.stepper.reset(seed=seed)
         self.envs.action_space.seed(seed)
         check_finite(self.num_timesteps, observation=obs)
@@ -220,9 +232,9 @@ class Agent(Algorithm):
         anneal_linearly([optimizer], initial, self.num_timesteps, self.total_timesteps)
 
     def normalize(self, obs: np.ndarray, update: bool = False) -> np.ndarray:
-        if self.obs_normalizer is None:
-            return np.asarray(obs, dtype=np.float32)
-        return self.obs_normalizer(obs, update=update)
+        """Observations as flat float32 rows, normalised with `normalize_obs` (statistics updated with `update`)."""
+        rows = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)
+        return rows if self.obs_normalizer is None else self.obs_normalizer(rows, update=update)
 
     def env_step(self, actions: np.ndarray) -> VecStep:
         """Step all envs; count steps, check for NaN/inf, record finished episodes."""
@@ -244,7 +256,7 @@ class Agent(Algorithm):
 
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
         """Actions for one observation or a batch; `mask` flags the legal actions (True/1 = allowed)."""
-        batch, single = check_observation_batch(obs, self.observation_space.shape)
+        batch, single = observation_batch(obs, self.observation_space)
         mask_tensor = None
         if mask is not None:
             if not self.mask_dim:
@@ -276,9 +288,9 @@ class Agent(Algorithm):
         data = load_file(Path(path))
         if data.get("agent") != cls.name:
             raise ValueError(f"{path} holds a {data.get('agent')!r} agent, not {cls.name!r}")
-        agent = cls(None, make_loaded_config(cls.Config, data["config"]), data["seed"],
-                    observation_space=data["observation_space"], action_space=data["action_space"])
-        agent.env_id, agent.env_kwargs = data["env_id"], data["env_kwargs"]
+        agent = cls(None, make_loaded_config(cls.Config, data["config"]), data["seed"], data["env_kwargs"],
+                    observation_space=data["observation_space"], action_space=data["action_space"],
+                    env_id=data["env_id"])
         agent._load_header(data)
         return agent
 

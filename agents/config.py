@@ -51,6 +51,9 @@ class AgentConfig(RunConfig):
     n_envs: int = 1
     vectorization: str = "auto"  # auto | sync | async | vector_entry_point (see vec_env.make_vec_env)
     eval_episodes: int = 10
+    # a domain network instead of the MLP, "package.module:Class" (see networks.build_network), and its keywords
+    network: str | None = None
+    network_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> None:
         super().validate()
@@ -163,6 +166,10 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             except ConfigError:
                 continue
         raise ConfigError(f"config key {key!r} expects {hint}, got {value!r}")
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {key!r} expects a mapping such as {{dim: 64}}, got {value!r}")
+        return dict(value)
     if origin is list:
         (item,) = typing.get_args(hint)
         if not isinstance(value, (list, tuple)):

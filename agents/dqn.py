@@ -8,6 +8,7 @@ update follows every gradient step (as in CleanRL's and most Rainbow code), not 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -67,6 +68,7 @@ class DQNConfig(AgentConfig):
                "prioritized_alpha must be >= 0 and prioritized_beta0 in [0, 1]")
         check_network(self.net_arch, self.activation)
         _check(not self.dueling or len(self.net_arch) >= 1, "dueling needs at least one hidden layer in net_arch")
+        _check(not (self.dueling and self.network), "dueling builds its head on the MLP; a network gives the Q-values")
 
 
 class QNetwork(nn.Module):
@@ -104,14 +106,13 @@ class DQN(Agent):
     def build(self) -> None:
         cfg = self.config
         obs_dim, n_actions = flat_dim(self.observation_space), int(self.action_space.n)
-        self.q_net = QNetwork(obs_dim, n_actions, cfg).to(self.device)
-        self.q_target = QNetwork(obs_dim, n_actions, cfg).to(self.device)
-        self.q_target.load_state_dict(self.q_net.state_dict())
-        self.q_target.requires_grad_(False)
+        q_net = QNetwork(obs_dim, n_actions, cfg) if cfg.network is None else self.make_network(n_actions)
+        self.q_net = q_net.to(self.device)
+        self.q_target = copy.deepcopy(self.q_net).requires_grad_(False)
         self.flat_params = flatten_parameters(self.q_net)
         self.optimizer = torch.optim.Adam([self.flat_params], lr=cfg.learning_rate, fused=True)
         if cfg.normalize_obs:
-            self.obs_normalizer = ObservationNormalizer(self.observation_space.shape)
+            self.obs_normalizer = ObservationNormalizer((flat_dim(self.observation_space),))
         self.replay = ReplayBuffer(cfg.buffer_size, cfg.n_envs, (obs_dim,), self.mask_dim, cfg.gamma, cfg.n_step,
                                    cfg.prioritized, cfg.prioritized_alpha, self.seed)
         self.updates = 0
@@ -191,8 +192,7 @@ class DQN(Agent):
         batch = self.replay.sample(cfg.batch_size, beta)
         if self.obs_normalizer is not None:  # as Stable-Baselines3 does with VecNormalize
             for key in ("obs", "next_obs"):
-                raw = batch[key].numpy().reshape(-1, *self.observation_space.shape)
-                batch[key] = torch.as_tensor(self.normalize(raw).reshape(len(raw), -1))
+                batch[key] = torch.as_tensor(self.normalize(batch[key].numpy()))
         batch = {key: value.to(self.device) for key, value in batch.items()}
         target = double_dqn_target(self.q_net, self.q_target, batch, cfg.double_q)
         q = self.q_net(batch["obs"]).gather(1, batch["actions"][:, None]).squeeze(1)

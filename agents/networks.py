@@ -1,4 +1,8 @@
-"""MLPs with orthogonal init and action distributions for Discrete, MultiDiscrete and Box spaces.
+"""MLPs with orthogonal init, domain networks named in a config, observations as flat vectors, and action
+distributions for Discrete, MultiDiscrete and Box spaces.
+
+Dict observations travel through the buffers as one flat float32 vector per step (the keys' values flattened
+and concatenated in the space's order); a network that wants the structure gets it back from `Unflatten`.
 
 The distributions work on raw tensors instead of torch.distributions objects: per-step object construction and
 argument validation cost more than the math for the small networks used here.
@@ -7,6 +11,7 @@ argument validation cost more than the math for the small networks used here.
 from __future__ import annotations
 
 import math
+import importlib
 from typing import Any
 
 import numpy as np
@@ -123,10 +128,75 @@ class UnsupportedSpaceError(TypeError):
     """An observation or action space an agent cannot work with; the message names the supported ones."""
 
 
+# the parts a Dict observation may hold: arrays of numbers
+DICT_PARTS = (spaces.Box, spaces.MultiBinary, spaces.MultiDiscrete, spaces.Discrete)
+
+
 def flat_dim(space: spaces.Space) -> int:
-    if not isinstance(space, spaces.Box):
-        raise UnsupportedSpaceError(f"observation space {space} is not supported; flatten it to a Box first")
-    return int(np.prod(space.shape))
+    """Length of the flat vector of one observation of a Box space, or of a Dict space of numeric arrays."""
+    if isinstance(space, spaces.Box):
+        return int(np.prod(space.shape))
+    if isinstance(space, spaces.Dict) and all(isinstance(part, DICT_PARTS) for part in space.spaces.values()):
+        return sum(int(np.prod(part.shape)) or 1 for part in space.spaces.values())
+    raise UnsupportedSpaceError(f"observation space {space} is not supported; supported: Box, and Dict of "
+                                f"{', '.join(s.__name__ for s in DICT_PARTS)}")
+
+
+def flatten_observations(obs: Any, space: spaces.Space, n: int) -> np.ndarray:
+    """A batch of `n` observations as float32 rows: Box batches reshaped, Dict batches' values concatenated."""
+    if isinstance(space, spaces.Dict):
+        return np.concatenate([np.asarray(obs[key], np.float32).reshape(n, -1) for key in space.spaces], axis=1)
+    return np.asarray(obs, np.float32).reshape(n, -1)
+
+
+def observation_batch(obs: Any, space: spaces.Space) -> tuple[np.ndarray, bool]:
+    """(flat rows, was_single) for one observation or a batch of `space`; a ValueError names the expected shape."""
+    if not isinstance(space, spaces.Dict):
+        from appliedrl.agents.base import check_observation_batch
+
+        batch, single = check_observation_batch(obs, space.shape)
+        return batch.reshape(len(batch), -1), single
+    if not isinstance(obs, dict) or set(obs) != set(space.spaces):
+        raise ValueError(f"expected a dict observation with keys {list(space.spaces)}")
+    first, part = next(iter(space.spaces)), next(iter(space.spaces.values()))
+    single = np.asarray(obs[first]).shape == part.shape
+    n = 1 if single else len(obs[first])
+    for key, part in space.spaces.items():
+        expected = part.shape if single else (n, *part.shape)
+        if np.asarray(obs[key]).shape != expected:
+            raise ValueError(f"observation {key!r} has shape {np.asarray(obs[key]).shape}; expected {expected}")
+    return flatten_observations(obs, space, n), single
+
+
+class Unflatten(nn.Module):
+    """Flat observation rows [B, D] back into the space's structure: a tensor [B, *shape] or a dict of them."""
+
+    def __init__(self, space: spaces.Space) -> None:
+        super().__init__()
+        self.space = space
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
+        if not isinstance(self.space, spaces.Dict):
+            return x.reshape(len(x), *self.space.shape)
+        out, offset = {}, 0
+        for key, part in self.space.spaces.items():
+            size = int(np.prod(part.shape)) or 1
+            out[key] = x[:, offset : offset + size].reshape(len(x), *part.shape)
+            offset += size
+        return out
+
+
+def build_network(path: str, observation_space: spaces.Space, out_dim: int, env: Any,
+                  kwargs: dict[str, Any]) -> nn.Sequential:
+    """The domain network `path` ("module:Class") as `Class(observation_space, out_dim, env, **kwargs)`, taking
+    the observation's structure and returning [B, out_dim], behind `Unflatten` so it reads flat rows. `env` is
+    one unwrapped instance of the agent's env (None when unknown), for networks shaped by the env (a graph)."""
+    module, _, name = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        raise ValueError(f"network {path!r} cannot be imported; give it as package.module:Class") from None
+    return nn.Sequential(Unflatten(observation_space), cls(observation_space, out_dim, env, **kwargs))
 
 
 def mask_size(space: spaces.Space) -> int:

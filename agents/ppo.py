@@ -93,12 +93,11 @@ class REINFORCEConfig(PPOConfig):
 
 
 class ActorCritic(nn.Module):
-    """Separate actor and critic MLPs; a state-independent log-std for Box actions."""
+    """Separate actor and critic networks; a state-independent log-std for Box actions."""
 
-    def __init__(self, obs_dim: int, dist: ActionDistribution, config: PPOConfig) -> None:
+    def __init__(self, actor: nn.Module, critic: nn.Module, dist: ActionDistribution, config: PPOConfig) -> None:
         super().__init__()
-        self.actor = mlp(obs_dim, config.net_arch, dist.actor_out_dim, config.activation, 0.01, config.ortho_init)
-        self.critic = mlp(obs_dim, config.net_arch, 1, config.activation, 1.0, config.ortho_init)
+        self.actor, self.critic = actor, critic
         self.log_std = nn.Parameter(torch.full((dist.action_dim,), config.log_std_init)) if dist.kind == "gaussian" else None
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
@@ -114,15 +113,20 @@ class PPO(Agent):
     def build(self) -> None:
         cfg = self.config
         self.dist = ActionDistribution(self.action_space)
-        obs_dim = flat_dim(self.observation_space)
-        self.model = ActorCritic(obs_dim, self.dist, cfg).to(self.device)
+        obs_dim, out_dim = flat_dim(self.observation_space), self.dist.actor_out_dim
+        if cfg.network is None:
+            actor = mlp(obs_dim, cfg.net_arch, out_dim, cfg.activation, 0.01, cfg.ortho_init)
+            critic = mlp(obs_dim, cfg.net_arch, 1, cfg.activation, 1.0, cfg.ortho_init)
+        else:
+            actor, critic = self.make_network(out_dim), self.make_network(1)
+        self.model = ActorCritic(actor, critic, self.dist, cfg).to(self.device)
         self.flat_params = flatten_parameters(self.model)
         if cfg.optimizer == "adam":
             self.optimizer = torch.optim.Adam([self.flat_params], lr=cfg.learning_rate, eps=1e-5, fused=True)
         else:
             self.optimizer = torch.optim.RMSprop([self.flat_params], lr=cfg.learning_rate, alpha=0.99, eps=1e-5)
         if cfg.normalize_obs:
-            self.obs_normalizer = ObservationNormalizer(self.observation_space.shape)
+            self.obs_normalizer = ObservationNormalizer((flat_dim(self.observation_space),))
         self.reward_scaler = RewardScaler(cfg.n_envs, cfg.gamma) if cfg.normalize_reward else None
         self.buffer = RolloutBuffer(cfg.n_steps, cfg.n_envs, (obs_dim,), self.dist.action_dim, self.mask_dim)
 
@@ -140,7 +144,7 @@ class PPO(Agent):
 
     def _collect_rollout(self) -> None:
         cfg, buffer, model = self.config, self.buffer, self.model
-        actor = NumpyMLP(model.actor)  # acting in numpy: see NumpyMLP
+        actor = NumpyMLP(model.actor) if cfg.network is None else self._torch_actor  # see NumpyMLP
         log_std = None if model.log_std is None else model.log_std.detach().cpu().numpy()
         with torch.no_grad():
             while not buffer.full:
@@ -152,7 +156,7 @@ class PPO(Agent):
                     rewards = self.reward_scaler(rewards, done, step.valid).astype(np.float32)
                 cut = step.truncated & ~step.terminated & step.valid
                 if cut.any():  # a time limit is not a terminal state: bootstrap from the last observation
-                    last = self.normalize(step.last_obs(cut)[cut]).reshape(int(cut.sum()), -1)
+                    last = self.normalize(step.last_obs(cut)[cut])
                     rewards[cut] += cfg.gamma * model.value(torch.as_tensor(last, device=self.device)).cpu().numpy()
                 buffer.add(obs, actions, log_probs, rewards, done, step.valid, self.mask)
                 self.obs = self.normalize(step.obs, update=True)
@@ -162,6 +166,10 @@ class PPO(Agent):
             buffer.values[:] = values.cpu().numpy().reshape(buffer.values.shape)
             last_values = model.value(torch.as_tensor(self.obs.reshape(self.n_envs, -1), device=self.device))
         buffer.finish(last_values.cpu().numpy(), cfg.gamma, cfg.gae_lambda)
+
+    def _torch_actor(self, obs: np.ndarray) -> np.ndarray:
+        """The actor's outputs for observation rows, for domain networks (the MLP acts through NumpyMLP)."""
+        return self.model.actor(torch.as_tensor(obs, device=self.device)).cpu().numpy()
 
     def _update(self) -> dict[str, float]:
         cfg, model = self.config, self.model

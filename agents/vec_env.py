@@ -18,7 +18,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
+
+from appliedrl.agents.networks import flatten_observations
 
 
 VECTORIZATIONS = ("auto", "sync", "async", "vector_entry_point")
@@ -139,24 +142,39 @@ class VecStep:
 
 
 class VecStepper:
-    """Steps a vector env and reports `VecStep`s, tracking which envs are due for NEXT_STEP's reset step."""
+    """Steps a vector env and reports `VecStep`s, tracking which envs are due for NEXT_STEP's reset step.
 
-    def __init__(self, envs: VectorEnv) -> None:
+    With `flatten`, Dict observations (the batch's and the final ones) arrive as flat float32 rows, as the agents'
+    buffers and networks take them (appliedrl.agents.networks); policies that read the structure get it as is.
+    """
+
+    def __init__(self, envs: VectorEnv, flatten: bool = False) -> None:
         self.envs = envs
         self.same_step = autoreset_mode(envs) == AutoresetMode.SAME_STEP
         self.pending_reset = np.zeros(envs.num_envs, bool)
+        space = envs.single_observation_space
+        self.dict_space = space if flatten and isinstance(space, spaces.Dict) else None
 
     def reset(self, seed: int | list[int] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         self.pending_reset[:] = False
-        return self.envs.reset(seed=seed)
+        obs, info = self.envs.reset(seed=seed)
+        return self._flat(obs), info
 
     def step(self, actions: np.ndarray) -> VecStep:
         obs, rewards, terminated, truncated, info = self.envs.step(actions)
         valid = ~self.pending_reset
         if not self.same_step:
             self.pending_reset = terminated | truncated
-        return VecStep(obs, np.asarray(rewards, np.float32), np.asarray(terminated, bool),
+        if self.dict_space is not None and "final_obs" in info:
+            info = {**info, "final_obs": np.array([None if o is None else self._flat(o, 1)[0] for o in info["final_obs"]],
+                                                  dtype=object)}
+        return VecStep(self._flat(obs), np.asarray(rewards, np.float32), np.asarray(terminated, bool),
                        np.asarray(truncated, bool), info, valid, self.same_step)
+
+    def _flat(self, obs: Any, n: int | None = None) -> Any:
+        if self.dict_space is None:
+            return obs
+        return flatten_observations(obs, self.dict_space, self.envs.num_envs if n is None else n)
 
 
 def check_finite(step: int, **arrays: np.ndarray) -> None:

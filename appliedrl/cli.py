@@ -181,8 +181,8 @@ def _print_summary(summary: dict[str, Any], run_dir: Any) -> None:
     direction = "higher" if summary["higher_is_better"] else "lower"
     lines = []
     if summary["score"] is not None:
-        lines.append(f"{summary['score_name']} {summary['score']:.4g} ({direction} is better; best "
-                     f"{summary['best_score']:.4g} at {summary['best_at']:,} {summary['unit']})")
+        lines.append(f"{summary['score_name']} {_number(summary['score'])} ({direction} is better; best "
+                     f"{_number(summary['best_score'])} at {summary['best_at']:,} {summary['unit']})")
     lines += [f"{key} {_number(value)}" for key, value in summary["extras"].items()]
     lines.append(f"{summary['progress']:,} {summary['unit']} in {summary['wall_time_s']:.1f} s "
                  f"({_number(summary['per_second'])}/s), {summary['stopped']} -> {run_dir}")

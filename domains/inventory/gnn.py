@@ -11,7 +11,10 @@ of the demand they serve keep the untrained policy's orders at the scale of dema
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 from torch_geometric.nn import MessagePassing
@@ -69,6 +72,11 @@ class GNNPolicy(InventoryPolicy):
         self.decode = mlp(dim, [dim], 1, activation)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        out = self.decode(self.embed(obs)).reshape(len(obs), self.n_nodes)
+        return self.scale * torch.where(self.is_store, F.softplus(out), self.upstream_bound * torch.sigmoid(out))
+
+    def embed(self, obs: torch.Tensor) -> torch.Tensor:
+        """Every node's embedding after the message-passing rounds, [batch * nodes, dim]."""
         batch = len(obs)
         on_hand, pipeline = self.unpack(obs)
         scale = self.scale[:, None]
@@ -79,5 +87,28 @@ class GNNPolicy(InventoryPolicy):
         edge_index = (self.edges[None] + offsets).permute(1, 0, 2).reshape(2, -1)
         for layer in self.layers:
             x = layer(x, edge_index)
-        out = self.decode(x).reshape(batch, self.n_nodes)
-        return self.scale * torch.where(self.is_store, F.softplus(out), self.upstream_bound * torch.sigmoid(out))
+        return x
+
+
+class InventoryGNN(nn.Module):
+    """The GNN as a network of the backbone's agents (`network: appliedrl.domains.inventory.gnn:InventoryGNN`):
+    with one output per node it gives each node's order (PPO's action mean); with one output, a value from the
+    mean of the node embeddings (PPO's critic)."""
+
+    def __init__(self, observation_space: spaces.Space, out_dim: int, env: Any, dim: int = 32, rounds: int = 2,
+                 activation: str = "elu") -> None:
+        super().__init__()
+        problem = getattr(env, "problem", None)
+        if not isinstance(problem, InventoryProblem):
+            raise ValueError("InventoryGNN needs an appliedrl/Inventory-v0 environment")
+        if out_dim not in (1, problem.n_nodes):
+            raise ValueError(f"InventoryGNN outputs one order per node ({problem.n_nodes}) or one value, not {out_dim}: "
+                             f"use continuous orders (order_levels=0)")
+        self.gnn = GNNPolicy(problem, dim, rounds, activation)
+        self.value_head = mlp(dim, [dim], 1, activation) if out_dim == 1 else None
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.value_head is None:
+            return self.gnn(obs)
+        nodes = self.gnn.embed(obs).reshape(len(obs), self.gnn.n_nodes, -1)
+        return self.value_head(nodes.mean(1))
