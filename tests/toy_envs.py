@@ -1,10 +1,13 @@
-"""Small environments the tests drive the backbone with: action masks, MultiDiscrete masks, NaN injection."""
+"""Small environments the tests drive the backbone with: action masks, MultiDiscrete masks, Dict observations,
+NaN injection; and a domain network for the network hook."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
+from torch import nn
 
 
 class MaskedChoiceEnv(gym.Env):
@@ -96,8 +99,42 @@ class NaNAfterEnv(gym.Env):
         return obs, 1.0, False, self.t >= 10, {}
 
 
+class DictChoiceEnv(MaskedChoiceEnv):
+    """MaskedChoiceEnv with a Dict observation: the one-hot target, a grid of distractor numbers and a step count.
+    Registered with a time limit, so episodes end by truncation too."""
+
+    def __init__(self, n_actions: int = 4, episode_length: int = 5) -> None:
+        super().__init__(n_actions, episode_length)
+        self.observation_space = spaces.Dict({
+            "target": spaces.Box(0.0, 1.0, (n_actions,), np.float32),
+            "noise": spaces.Box(-1.0, 1.0, (2, 3), np.float32),
+            "step": spaces.Discrete(episode_length + 1),
+        })
+
+    def _draw(self) -> tuple[dict, dict]:
+        target, info = super()._draw()
+        noise = self.np_random.uniform(-1, 1, (2, 3)).astype(np.float32)
+        return {"target": target, "noise": noise, "step": self.t}, info
+
+
+class KeyedNetwork(nn.Module):
+    """A domain network for the hook's tests: it reads the Dict observation by key (and checks the shapes)."""
+
+    def __init__(self, observation_space: spaces.Dict, out_dim: int, env, hidden: int = 16) -> None:
+        super().__init__()
+        self.space, self.env_name = observation_space, type(env).__name__
+        self.net = nn.Sequential(nn.Linear(observation_space["target"].shape[0], hidden), nn.Tanh(),
+                                 nn.Linear(hidden, out_dim))
+
+    def forward(self, obs: dict) -> torch.Tensor:
+        batch = len(obs["target"])
+        assert obs["noise"].shape == (batch, 2, 3) and obs["step"].shape == (batch,), {k: v.shape for k, v in obs.items()}
+        return self.net(obs["target"])
+
+
 def register() -> None:
     for env_id, entry, steps in (("tests/MaskedChoice-v0", MaskedChoiceEnv, None),
+                                 ("tests/DictChoice-v0", DictChoiceEnv, 4),
                                  ("tests/MaskedPair-v0", MaskedPairEnv, None),
                                  ("tests/NaNAfter-v0", NaNAfterEnv, None)):
         if env_id not in gym.registry:
