@@ -32,7 +32,9 @@ args = parser.parse_args()
 
 OUT = Path("runs/demo-inventory")
 shutil.rmtree(OUT, ignore_errors=True)
-problem = make_problem("one_store_lost", lead_time=4, shortage_cost=9.0, holding_cost=1.0, demand_mean=5.0)
+ENV_ID = "appliedrl/Inventory-v0"
+INSTANCE = dict(setting="one_store_lost", lead_time=4, shortage_cost=9.0, holding_cost=1.0, demand_mean=5.0)
+problem = make_problem(**INSTANCE)
 task = InventoryHDPOProblem(problem)
 console = Console()
 
@@ -42,14 +44,15 @@ console = Console()
 config = HDPOConfig(learning_rate=0.01, max_grad_norm=1.0, max_seconds=60 * args.minutes, test_scenarios=4096,
                     test_periods=2000, test_ignore_periods=500)
 torch.manual_seed(0)  # the network's initial weights; HDPO's seed covers the scenarios and the shuffling
-hdpo = HDPO(task, make_policy("mlp", problem), config, seed=0)
+hdpo = HDPO(task, make_policy("mlp", problem), config, seed=0, env_id=ENV_ID, env_kwargs=INSTANCE)
 console.print(f"training HDPO (MLP) for up to {args.minutes:g} minutes ...")
 neural = hdpo.learn(20_000, run_dir=OUT / "mlp")["extras"]
 
 # Base-stock with its single level fitted by HDPO: a few seconds.
 level_config = HDPOConfig(learning_rate=0.1, train_scenarios=8192, batch_size=2048, dev_scenarios=8192,
                           eval_freq=5, test_scenarios=4096, test_periods=2000, test_ignore_periods=500)
-base_stock = HDPO(task, make_policy("base_stock", problem), level_config, seed=0).learn(
+base_stock = HDPO(task, make_policy("base_stock", problem), level_config, seed=0, env_id=ENV_ID,
+                  env_kwargs=INSTANCE).learn(
     40, run_dir=OUT / "base_stock", progress_bar=False)["extras"]
 
 test = task.sample_scenarios(config.test_scenarios, config.test_periods, 0 + 2)  # HDPO's test set (seed + 2)
