@@ -20,6 +20,9 @@ class ConfigError(ValueError):
     """A configuration key or value that cannot be used; the message names the valid choices."""
 
 
+PRETRAIN_AGENTS = ("ppo", "a2c", "reinforce")  # the agents with pretrain_* settings (agents/pretrain.py)
+
+
 @dataclasses.dataclass
 class AgentConfig:
     """Settings every agent shares: vectorisation, evaluation, checkpoints, logging, device."""
@@ -109,6 +112,9 @@ def make_config(cls: type[C], *layers: dict[str, Any], agent: str = "") -> C:
     values: dict[str, Any] = {}
     for layer in layers:
         for key, value in layer.items():
+            if key not in hints and key.startswith("pretrain_"):
+                raise ConfigError(f"{key}: pre-training from demonstrations supports {', '.join(PRETRAIN_AGENTS)}, "
+                                  f"not {agent or cls.__name__}")
             if key not in hints:
                 label = f" for {agent}" if agent else ""
                 raise ConfigError(f"unknown config key {key!r}{label}; valid keys: {', '.join(valid)}")

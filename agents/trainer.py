@@ -18,8 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from appliedrl.agents.base import Agent
 from appliedrl.agents.checkpoint import (CHECKPOINT_FILE, DeferredInterrupt, atomic_torch_save, checkpoint_path,
                                          load_file)
-from appliedrl.agents.evaluation import EvalResult, evaluate
+from appliedrl.agents.evaluation import EvalResult, Policy, evaluate
 from appliedrl.agents.logger import MetricsLogger
+from appliedrl.agents.pretrain import pretrain_agent, read_pretrain_record
 
 Callback = Callable[[Agent, dict[str, float]], "bool | None"]  # returning False stops training
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never reuse training seeds
@@ -40,8 +41,9 @@ def restore_checkpoint(agent: Agent, run_dir: Path) -> dict[str, Any]:
 
 def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = None,
           callbacks: Iterable[Callback] = (), eval_env: str | None = None, eval_env_kwargs: dict | None = None,
-          progress_bar: bool = True, resume: bool = False) -> dict[str, Any]:
-    """Train `agent` to `total_timesteps` env steps and return the summary (also written to run_dir)."""
+          progress_bar: bool = True, resume: bool = False, demonstrator: Policy | None = None) -> dict[str, Any]:
+    """Train `agent` to `total_timesteps` env steps and return the summary (also written to run_dir);
+    `demonstrator` is the policy the config's `pretrain_from` names, fitted before the first step."""
     if agent.envs is None:
         raise ValueError("this agent was loaded for inference; create it with an env to train")
     if total_timesteps < 1:
@@ -78,6 +80,8 @@ def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = No
                         TextColumn("{task.fields[sps]:>7} sps"), TextColumn("{task.fields[eval]}"),
                         TimeRemainingColumn(), disable=not progress_bar)
     try:
+        # pre-training from demonstrations (agents/pretrain.py): a fresh run fits, a resumed one has the fitted weights
+        pretrained = read_pretrain_record(run_dir) if resume else pretrain_agent(agent, demonstrator, run_dir, logger)
         with progress, DeferredInterrupt() as interrupt:
             task = progress.add_task(f"{agent.name} {eval_id or ''}", total=total_timesteps,
                                      completed=agent.num_timesteps, sps="-", eval=last_eval)
@@ -113,6 +117,8 @@ def train(agent: Agent, total_timesteps: int, *, run_dir: str | Path | None = No
         summary = _summary(agent, eval_result, wall)
         if best["step"] is not None:
             summary.update(best_eval_mean_return=best["mean"], best_eval_step=best["step"])
+        if pretrained is not None:
+            summary["pretrain"] = pretrained
         if run_dir is not None:
             save_checkpoint(agent, run_dir, wall, best)
             if eval_result is not None:
