@@ -242,6 +242,9 @@ class PPO(Agent):
         log-std left as configured so exploration is not collapsed) and the critic to the Monte-Carlo returns,
         with an Adam of its own: the online optimizer's state is left untouched. Returns the final losses."""
         model, device = self.model, self.device
+        if demos.gamma != self.config.gamma:
+            raise ValueError(f"the demonstrations' returns are discounted by {demos.gamma}; this agent's gamma is "
+                             f"{self.config.gamma}: collect them with the agent's gamma")
         if self.obs_normalizer is not None:
             self.obs_normalizer.stats.update(demos.obs)
         scale = 1.0  # the critic learns returns in the units of the rewards it will be trained on
@@ -255,7 +258,7 @@ class PPO(Agent):
         obs = tensor(self.normalize(demos.obs).reshape(len(demos.obs), -1))
         final_obs = tensor(self.normalize(demos.final_obs).reshape(len(demos.final_obs), -1))
         actions = tensor(self.dist.from_env(demos.actions, self.action_space))
-        masks = None if demos.masks is None or not self.mask_dim else tensor(demos.masks.astype(bool))
+        masks = None if demos.masks is None else tensor(demos.masks.astype(bool))
         returns, tail = tensor(demos.returns * np.float32(scale)), tensor(demos.tail_discount)
         episode = tensor(demos.episode)
 
@@ -280,7 +283,6 @@ class PPO(Agent):
                 self.flat_params.grad.zero_()  # the parameters' gradients are views of this one tensor
                 (actor_loss + critic_loss).backward()
                 optimizer.step()
-        self.flat_params.grad.zero_()
         with torch.no_grad():
             actor_loss, critic_loss = losses(slice(None))
             mode, _ = self.dist.sample(model.actor(obs), model.log_std, masks, deterministic=True)

@@ -44,7 +44,7 @@ class Demonstrations:
     final_obs: np.ndarray  # [episodes, *obs_shape]: each episode's last observation
     episode_returns: np.ndarray  # [episodes], undiscounted
     episode_lengths: np.ndarray  # [episodes]
-    gamma: float
+    gamma: float  # the discount of `returns`
 
     @property
     def mean_length(self) -> float:
@@ -65,6 +65,7 @@ def collect_demonstrations(policy: Policy, env_id: str, env_kwargs: dict | None,
 
     Episodes are spread evenly over the parallel envs, each running a fixed quota (as `evaluate` does), so short
     episodes are not over-represented; NEXT_STEP autoreset's reset steps are no transitions and are dropped.
+    Returns-to-go stop where an episode ends, by termination or truncation alike (see `Demonstrations`).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
@@ -142,8 +143,8 @@ def pretrain_agent(agent: Agent, demonstrator: Policy | None, run_dir: Path | No
     agent's env and fit the agent to them; returns the record for summary.json (also written to run_dir), or
     None when the config asks for no pre-training."""
     source = getattr(agent.config, "pretrain_from", None)
-    if source is None and demonstrator is None:
-        return None
+    if (source is None and demonstrator is None) or agent.num_timesteps > 0:
+        return None  # nothing to imitate, or an agent that has trained (a second learn() call) goes on as it is
     if not isinstance(agent, PPO):
         raise ConfigError(f"pre-training from demonstrations supports {', '.join(PRETRAIN_AGENTS)}, not {agent.name}")
     if source is None:

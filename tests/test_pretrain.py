@@ -125,7 +125,7 @@ def demonstrator_agreement(agent, policy, env_id, seed):
 def test_masked_cross_entropy_reproduces_a_discrete_demonstrator(env_id, policy, tiny_ppo_config):
     agent = PPO(env_id, tiny_ppo_config, seed=0)
     optimizer_before = agent.optimizer.state_dict()
-    demos = collect_demonstrations(policy, env_id, {}, 200, 1, 0.9, n_envs=4)
+    demos = collect_demonstrations(policy, env_id, {}, 200, 1, agent.config.gamma, n_envs=4)
     fitted = agent.fit_demonstrations(demos, epochs=30, batch_size=128, learning_rate=3e-3)
     assert fitted["agreement"] >= 0.99
     assert demonstrator_agreement(agent, policy, env_id, seed=500) >= 0.99
@@ -137,7 +137,7 @@ def test_regression_fits_a_box_demonstrator_and_keeps_the_log_std(normalize_obs,
     config = dataclasses.replace(tiny_ppo_config, log_std_init=-0.5, normalize_obs=normalize_obs)
     agent = PPO("Pendulum-v1", config, seed=0)
     policy = PendulumDemonstrator()
-    demos = collect_demonstrations(policy, "Pendulum-v1", {}, 10, 1, 0.9, n_envs=5)
+    demos = collect_demonstrations(policy, "Pendulum-v1", {}, 10, 1, agent.config.gamma, n_envs=5)
     before = agent.obs_normalizer.stats.state_dict() if normalize_obs else None
     fitted = agent.fit_demonstrations(demos, epochs=40, batch_size=128, learning_rate=3e-3)
     assert fitted["action_mse"] < 0.01 * np.var(demos.actions)
@@ -194,6 +194,19 @@ def demonstrator_return(episodes, seed):
     demos = collect_demonstrations(NextLegalAfterTarget(), "tests/MaskedChoice-v0", {}, episodes,
                                    seed + DEMONSTRATION_SEED_OFFSET, 0.99, n_envs=2)
     return demos.episode_returns.mean()
+
+
+def test_a_second_learn_call_goes_on_without_fitting_again(tiny_ppo_config):
+    agent = PPO("tests/MaskedChoice-v0", dataclasses.replace(tiny_ppo_config, pretrain_from="toy"), seed=0)
+    first, second = NextLegalAfterTarget(), NextLegalAfterTarget()
+    assert "pretrain" in agent.learn(32, progress_bar=False, demonstrator=first) and first.calls > 0
+    assert "pretrain" not in agent.learn(64, progress_bar=False, demonstrator=second) and second.calls == 0
+
+
+def test_demonstrations_discounted_otherwise_are_refused(tiny_ppo_config):
+    demos = collect_demonstrations(NextLegalAfterTarget(), "tests/MaskedChoice-v0", {}, 2, 0, 0.5)
+    with pytest.raises(ValueError, match="discounted by 0.5"):
+        PPO("tests/MaskedChoice-v0", tiny_ppo_config, seed=0).fit_demonstrations(demos, 1, 8, 1e-3)
 
 
 def test_pretraining_needs_both_the_setting_and_the_demonstrator(tiny_ppo_config):
