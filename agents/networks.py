@@ -228,7 +228,7 @@ class ActionDistribution:
         return (-0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
 
     def from_env(self, actions: np.ndarray, space: spaces.Space) -> np.ndarray:
-        """What the env takes → the stored encoding (float32 [n, action_dim]), the inverse of `to_env` within bounds."""
+        """What the env takes → the stored encoding, float32 [n, action_dim]: `to_env`'s inverse within bounds."""
         actions = np.asarray(actions).reshape(-1, self.action_dim)
         if isinstance(space, spaces.Box):
             return actions.astype(np.float32)

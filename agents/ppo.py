@@ -267,7 +267,8 @@ class PPO(Agent):
             if self.dist.kind == "gaussian":
                 actor_loss = (out - actions[rows]).pow(2).mean()
             else:
-                log_prob, _ = self.dist.log_prob_entropy(out, None, None if masks is None else masks[rows], actions[rows])
+                mask = None if masks is None else masks[rows]
+                log_prob, _ = self.dist.log_prob_entropy(out, None, mask, actions[rows])
                 actor_loss = -log_prob.mean()
             with torch.no_grad():  # a truncated episode's tail is bootstrapped from the critic being fitted
                 targets = returns[rows] + tail[rows] * model.value(final_obs[episode[rows]])

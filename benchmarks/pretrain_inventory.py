@@ -3,9 +3,11 @@ the baseline, of the pre-trained policy before any online step, and after each b
 
     nice -n 10 python benchmarks/pretrain_inventory.py --setting one_store_lost --steps 200000 --eval-every 40000
 
-Every policy is evaluated deterministically on the same seeded episodes (`agents.evaluation.evaluate`), so the
-costs share their demand draws. With `--scratch`, a PPO run with the same settings but no pre-training is
-evaluated at the same points, for comparison.
+Lost sales is the default: there the newsvendor level is a heuristic (well above the optimum known by dynamic
+programming), so online training has room to improve on it; for one backlogged store it is the optimal policy,
+so online training can at best hold it. Every policy is evaluated deterministically on the same seeded episodes
+(`agents.evaluation.evaluate`), so the costs share their demand draws. With `--scratch`, a PPO run with the same
+settings but no pre-training is evaluated at the same points, for comparison.
 """
 
 from __future__ import annotations
