@@ -86,7 +86,7 @@ def main() -> None:
         scratch = online_costs(fresh, args.steps, args.eval_every, env_kwargs, args.eval_episodes, args.seed)
 
     print(f"\n{args.setting}, seed {args.seed}, {args.eval_episodes} evaluation episodes, {date.today()}; "
-          f"settings {dict(PPO_SETTINGS, **parse_assignments(args.set))}")
+          f"settings {({key: getattr(config, key) for key in {**PPO_SETTINGS, **parse_assignments(args.set)}})}")
     print("| policy | online steps | average cost | vs newsvendor |" + (" from scratch |" if scratch else ""))
     print("|---|---|---|---|" + ("---|" if scratch else ""))
     print(f"| newsvendor | - | {baseline:.3f} | - |" + (" - |" if scratch else ""))
