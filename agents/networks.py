@@ -297,6 +297,14 @@ class ActionDistribution:
         z = (actions - mean) / log_std.exp()
         return (-0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
 
+    def from_env(self, actions: np.ndarray, space: spaces.Space) -> np.ndarray:
+        """What the env takes → the stored encoding, float32 [n, action_dim]: `to_env`'s inverse within bounds."""
+        actions = np.asarray(actions).reshape(-1, self.action_dim)
+        if isinstance(space, spaces.Box):
+            return actions.astype(np.float32)
+        start = int(space.start) if isinstance(space, spaces.Discrete) else space.start
+        return (actions - start).astype(np.float32)
+
     def to_env(self, actions: np.ndarray, space: spaces.Space) -> np.ndarray:
         """Stored actions → what the env takes: Discrete unwrapped and shifted by `start`, Box clipped to bounds."""
         if isinstance(space, spaces.Discrete):

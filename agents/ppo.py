@@ -11,7 +11,7 @@ Hyperparameter names and defaults follow Stable-Baselines3.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from appliedrl.agents.config import AgentConfig, _check, check_network
 from appliedrl.agents.networks import ActionDistribution, NumpyMLP, flat_dim, flatten_parameters, mlp
 from appliedrl.agents.normalize import ObservationNormalizer, RewardScaler
 from appliedrl.agents.vec_env import action_mask_from_info
+
+if TYPE_CHECKING:
+    from appliedrl.agents.pretrain import Demonstrations
 
 
 @dataclasses.dataclass
@@ -48,6 +51,12 @@ class PPOConfig(AgentConfig):
     ortho_init: bool = True
     log_std_init: float = 0.0
     optimizer: str = "adam"  # "adam" or "rmsprop" (A2C's)
+    # pre-training from demonstrations (agents/pretrain.py); train() gets the policy `pretrain_from` names
+    pretrain_from: str | None = None  # what is imitated, e.g. "baseline:newsvendor" or a run folder
+    pretrain_episodes: int = 100
+    pretrain_epochs: int = 20
+    pretrain_batch_size: int = 256
+    pretrain_learning_rate: float = 1e-3
 
     def validate(self) -> None:
         super().validate()
@@ -61,6 +70,11 @@ class PPOConfig(AgentConfig):
         _check(self.target_kl is None or self.target_kl > 0, "target_kl must be > 0 (or null)")
         _check(self.max_grad_norm >= 0 and self.vf_coef >= 0, "max_grad_norm and vf_coef must be >= 0")
         check_network(self.net_arch, self.activation)
+        _check(self.pretrain_from is None or self.pretrain_from.strip() != "",
+               "pretrain_from must name what is imitated (e.g. baseline:newsvendor or a run folder), or be null")
+        _check(self.pretrain_episodes >= 1 and self.pretrain_epochs >= 1 and self.pretrain_batch_size >= 1,
+               "pretrain_episodes, pretrain_epochs and pretrain_batch_size must be >= 1")
+        _check(self.pretrain_learning_rate > 0, "pretrain_learning_rate must be > 0")
 
 
 @dataclasses.dataclass
@@ -228,6 +242,66 @@ class PPO(Agent):
         metrics["train/learning_rate"] = self.optimizer.param_groups[0]["lr"]
         if model.log_std is not None:
             metrics["train/std"] = float(model.log_std.exp().mean().item())
+        return metrics
+
+    def fit_demonstrations(self, demos: Demonstrations, epochs: int, batch_size: int,
+                           learning_rate: float) -> dict[str, float]:
+        """Fit the actor to demonstrated actions ((masked) cross-entropy, or squared error of the Gaussian mean, the
+        log-std left as configured so exploration is not collapsed) and the critic to the Monte-Carlo returns,
+        with an Adam of its own: the online optimizer's state is left untouched. Returns the final losses."""
+        model, device = self.model, self.device
+        if demos.gamma != self.config.gamma:
+            raise ValueError(f"the demonstrations' returns are discounted by {demos.gamma}; this agent's gamma is "
+                             f"{self.config.gamma}: collect them with the agent's gamma")
+        if self.obs_normalizer is not None:
+            self.obs_normalizer.stats.update(demos.obs)
+        scale = 1.0  # the critic learns returns in the units of the rewards it will be trained on
+        if self.reward_scaler is not None:
+            self.reward_scaler.stats.update(demos.running_returns(self.reward_scaler.gamma))
+            scale = 1.0 / np.sqrt(self.reward_scaler.stats.var + self.reward_scaler.epsilon)
+
+        def tensor(array: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(array, device=device)
+
+        obs = tensor(self.normalize(demos.obs).reshape(len(demos.obs), -1))
+        final_obs = tensor(self.normalize(demos.final_obs).reshape(len(demos.final_obs), -1))
+        actions = tensor(self.dist.from_env(demos.actions, self.action_space))
+        masks = None if demos.masks is None else tensor(demos.masks.astype(bool))
+        returns, tail = tensor(demos.returns * np.float32(scale)), tensor(demos.tail_discount)
+        episode = tensor(demos.episode)
+
+        def losses(rows: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
+            out = model.actor(obs[rows])
+            if self.dist.kind == "gaussian":
+                actor_loss = (out - actions[rows]).pow(2).mean()
+            else:
+                mask = None if masks is None else masks[rows]
+                log_prob, _ = self.dist.log_prob_entropy(out, None, mask, actions[rows])
+                actor_loss = -log_prob.mean()
+            with torch.no_grad():  # a truncated episode's tail is bootstrapped from the critic being fitted
+                targets = returns[rows] + tail[rows] * model.value(final_obs[episode[rows]])
+            return actor_loss, (model.value(obs[rows]) - targets).pow(2).mean()
+
+        optimizer = torch.optim.Adam([*model.actor.parameters(), *model.critic.parameters()], lr=learning_rate,
+                                     eps=1e-5)
+        n = len(obs)
+        for _ in range(epochs):
+            order = torch.randperm(n, device=device, generator=self.torch_rng)
+            for start in range(0, n, batch_size):
+                actor_loss, critic_loss = losses(order[start : start + batch_size])
+                self.flat_params.grad.zero_()  # the parameters' gradients are views of this one tensor
+                (actor_loss + critic_loss).backward()
+                optimizer.step()
+        with torch.no_grad():
+            actor_loss, critic_loss = losses(slice(None))
+            mode, _ = self.dist.sample(model.actor(obs), model.log_std, masks, deterministic=True)
+        metrics = {"actor_loss": actor_loss.item(), "critic_loss": critic_loss.item()}
+        fitted = self.dist.to_env(mode.cpu().numpy(), self.action_space).reshape(len(demos.actions), -1)
+        demonstrated = demos.actions.reshape(len(demos.actions), -1)
+        if self.dist.kind == "gaussian":
+            metrics["action_mse"] = float(np.mean((fitted - demonstrated) ** 2))
+        else:
+            metrics["agreement"] = float(np.mean((fitted == demonstrated).all(-1)))
         return metrics
 
     def policy_state(self) -> dict[str, Any]:

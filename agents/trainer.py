@@ -19,7 +19,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from appliedrl.agents.base import Algorithm
 from appliedrl.agents.checkpoint import (CHECKPOINT_FILE, DeferredInterrupt, atomic_torch_save, atomic_write_text,
                                          checkpoint_path, load_file)
+from appliedrl.agents.evaluation import Policy
 from appliedrl.agents.logger import MetricsLogger
+from appliedrl.agents.pretrain import pretrain_agent, read_pretrain_record
 
 Callback = Callable[[Algorithm, dict[str, float]], "bool | None"]  # returning False stops training
 EVAL_SEED_OFFSET = 1_000_000  # evaluation episodes never reuse training seeds
@@ -44,11 +46,12 @@ def restore_checkpoint(agent: Algorithm, run_dir: Path) -> dict[str, Any]:
 
 
 def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, callbacks: Iterable[Callback] = (),
-          progress_bar: bool = True, resume: bool = False) -> dict[str, Any]:
+          progress_bar: bool = True, resume: bool = False, demonstrator: Policy | None = None) -> dict[str, Any]:
     """Train `agent` for `total` units of its budget and return the summary (also written to run_dir).
 
     A run folder that already holds a run is continued only with `resume=True`; a finished run is continued
-    only with a larger budget.
+    only with a larger budget. `demonstrator` is the policy the config's `pretrain_from` names, fitted before
+    the first step (agents/pretrain.py).
     """
     if total < 1:
         raise ValueError(f"the budget must be >= 1 {agent.unit}, got {total}")
@@ -85,6 +88,8 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                         TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[eval]}"),
                         TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), disable=not progress_bar)
     try:
+        # a fresh run fits the demonstrations; a resumed one has the fitted weights
+        pretrained = read_pretrain_record(run_dir) if resume else pretrain_agent(agent, demonstrator, run_dir, logger)
         with progress, DeferredInterrupt() as interrupt:
             task = progress.add_task(f"{agent.name} {agent.env_id or ''}", total=total, completed=agent.progress,
                                      rate="", eval=_eval_text(agent, best, None))
@@ -122,6 +127,8 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                 logger.log(agent.progress, _prefixed("eval", eval_result))
         summary = _summary(agent, total, state, eval_result, stop_reason)
         summary["extras"] = agent.final_report()
+        if pretrained is not None:
+            summary["pretrain"] = pretrained
         if run_dir is not None:
             atomic_write_text(json.dumps(summary, indent=2) + "\n", run_dir / SUMMARY_FILE)
         return summary
