@@ -184,6 +184,10 @@ def _print_summary(summary: dict[str, Any], run_dir: Any) -> None:
         lines.append(f"{summary['score_name']} {_number(summary['score'])} ({direction} is better; best "
                      f"{_number(summary['best_score'])} at {summary['best_at']:,} {summary['unit']})")
     lines += [f"{key} {_number(value)}" for key, value in summary["extras"].items()]
+    if "pretrain" in summary:
+        record = summary["pretrain"]
+        lines.append(f"pre-trained on {record['episodes']} episodes of {record['source']} (their mean return "
+                     f"{_number(record['demonstrator_mean_return'])}) before the first step")
     lines.append(f"{summary['progress']:,} {summary['unit']} in {summary['wall_time_s']:.1f} s "
                  f"({_number(summary['per_second'])}/s), {summary['stopped']} -> {run_dir}")
     print("\n".join(lines))

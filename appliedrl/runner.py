@@ -137,8 +137,13 @@ def resume(run_dir: str | Path, budget: int | None = None, progress_bar: bool = 
 
 
 def _train(agent: Algorithm, budget: int, run_dir: Path, progress_bar: bool, resume: bool) -> dict[str, Any]:
+    source = getattr(agent.config, "pretrain_from", None)
+    demonstrator = None
+    if source is not None and not resume:
+        demonstrator = load_policy(source, agent.env_id, agent.env_kwargs, agent.seed)[0]
     try:
-        return train(agent, budget, run_dir=run_dir, progress_bar=progress_bar, resume=resume)
+        return train(agent, budget, run_dir=run_dir, progress_bar=progress_bar, resume=resume,
+                     demonstrator=demonstrator)
     except RunExistsError as error:
         raise RunError(str(error)) from None
     finally:
@@ -175,50 +180,62 @@ def evaluate(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] 
         if env_id is None:
             raise RunError("evaluating a baseline needs --env ENV_ID")
         return _evaluate_baseline(policy, env_id, dict(env_kwargs or {}), episodes, seed, deterministic)
-    path = _policy_file(Path(policy), best)
-    data = _load(path)
-    cls = agent_class(data.get("agent", "?"))
-    loaded = _constructing(lambda: cls.load(path), str(path), {})
+    loaded, path = load_policy(policy, best=best)
     env_id = env_id or loaded.env_id
     if env_id is None:
         raise RunError("the run does not record its env id; pass --env ENV_ID")
     if env_kwargs is None:
         env_kwargs = loaded.env_kwargs if _same_env(env_id, loaded.env_id) else {}
     spec = spec_of(env_id)
-    check_pairing(cls, spec)
+    check_pairing(type(loaded), spec)
     if spec.kind == "parallel":
         envs = _batched_envs(spec, env_kwargs, episodes)
         _check_same_agents(loaded, envs, env_id)
         result = evaluate_multiagent(loaded, envs, episodes, seed, deterministic)
-        return Evaluation(policy, env_id, env_kwargs, result, str(path), list(envs.agents))
+        return Evaluation(policy, env_id, env_kwargs, result, path, list(envs.agents))
     _check_env(env_id)
     result = _constructing(lambda: evaluate_policy(loaded, env_id, episodes, seed, env_kwargs, deterministic), env_id,
                            env_kwargs)
-    return Evaluation(policy, env_id, env_kwargs, result, str(path))
+    return Evaluation(policy, env_id, env_kwargs, result, path)
+
+
+def load_policy(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None, seed: int = 0,
+                best: bool = False) -> tuple[Any, str]:
+    """A policy by name, `baseline:NAME` (of a single-agent or turn-based `env_id`) or a run folder / saved agent
+    file (its final policy, or with `best` its best evaluated one), and where it came from."""
+    import gymnasium as gym
+
+    if policy.startswith("baseline:"):
+        if env_id is None:
+            raise RunError(f"{policy} needs the env it plays")
+        env_kwargs = env_kwargs or {}
+        baseline = _baseline(policy.partition(":")[2], env_id)
+        probe = _constructing(lambda: gym.make(env_id, **env_kwargs), env_id, env_kwargs)
+        try:
+            return _constructing(lambda: baseline.make(probe.unwrapped, seed), env_id, env_kwargs), baseline.summary()
+        finally:
+            probe.close()
+    path = _policy_file(Path(policy), best)
+    cls = agent_class(_load(path).get("agent", "?"))
+    return _constructing(lambda: cls.load(path), str(path), {}), str(path)
 
 
 def _evaluate_baseline(policy: str, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int,
                        deterministic: bool) -> Evaluation:
-    import gymnasium as gym
-
     name = policy.partition(":")[2]
     spec = spec_of(env_id)
     if spec.kind == "single":
         _check_env(env_id)
-    baseline = _baseline(name, env_id)
     if spec.kind == "parallel":
+        baseline = _baseline(name, env_id)
         envs = _batched_envs(spec, env_kwargs, episodes)
         heuristic = _constructing(lambda: baseline.make(envs, seed), env_id, env_kwargs)
         result = evaluate_multiagent(heuristic, envs, episodes, seed, deterministic)
         return Evaluation(policy, env_id, env_kwargs, result, baseline.summary(), list(envs.agents))
-    probe = _constructing(lambda: gym.make(env_id, **env_kwargs), env_id, env_kwargs)
-    try:
-        heuristic = _constructing(lambda: baseline.make(probe.unwrapped, seed), env_id, env_kwargs)
-    finally:
-        probe.close()
+    heuristic, source = load_policy(policy, env_id, env_kwargs, seed)
     result = _constructing(lambda: evaluate_policy(heuristic, env_id, episodes, seed, env_kwargs, deterministic),
                            env_id, env_kwargs)
-    return Evaluation(policy, env_id, env_kwargs, result, baseline.summary())
+    return Evaluation(policy, env_id, env_kwargs, result, source)
 
 
 def _baseline(name: str, env_id: str) -> Baseline:

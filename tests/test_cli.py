@@ -64,6 +64,17 @@ def test_resume_continues_to_the_recorded_budget(tmp_path, capsys):
     assert yaml.safe_load((run / "config.yaml").read_text())["budget"] == 600  # the new budget is the run's
 
 
+def test_pretraining_from_a_baseline_from_the_command_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(["train", "tests/MaskedChoice-v0", "--agent", "a2c", "--steps", "64", "--out", str(run),
+                            "--set", "pretrain_from=baseline:random", "--set", "pretrain_episodes=4", *TINY], capsys)
+    assert code == 0 and "pre-trained on 4 episodes of baseline:random" in out
+    assert json.loads((run / "summary.json").read_text())["pretrain"]["transitions"] == 20
+    code, _, err = run_cli(["train", "tests/MaskedChoice-v0", "--agent", "a2c", "--out", str(tmp_path / "other"),
+                            "--set", "pretrain_from=baseline:oracle", *TINY], capsys)
+    assert code == 2 and "no baseline 'oracle' for tests/MaskedChoice-v0; valid choices: random" in err
+
+
 def test_files_that_are_not_what_they_should_be(tmp_path, capsys):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("learning_rate: [1e-3\n")
