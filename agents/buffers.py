@@ -1,12 +1,14 @@
-"""On-policy rollout storage with GAE, and an off-policy replay buffer (n-step and prioritized optional).
+"""On-policy rollout storage with GAE; an off-policy replay buffer (n-step and prioritized optional); and a
+replay of tensors of any shape on the training device (per-agent and continuous actions, for MADDPG).
 
-Both carry action masks: the rollout buffer the mask each action was taken under, the replay buffer the mask of
-the next state, so a Double-DQN target only considers actions that are legal there.
+The first two carry action masks: the rollout buffer the mask each action was taken under, the replay buffer the
+mask of the next state, so a Double-DQN target only considers actions that are legal there.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 import torch
@@ -200,3 +202,42 @@ class ReplayBuffer:
 
     def load_state_dict(self, state: dict) -> None:
         vars(self).update(state)
+
+
+class TensorReplayBuffer:
+    """A ring buffer of named transition fields, each a tensor of a fixed per-transition shape and dtype, kept on
+    the training device (batched worlds add thousands of rows a step; sampling stays on the GPU)."""
+
+    def __init__(self, capacity: int, fields: dict[str, tuple[tuple[int, ...], torch.dtype]],
+                 device: torch.device) -> None:
+        self.capacity, self.size, self.position = capacity, 0, 0
+        self.data = {name: torch.zeros(capacity, *shape, dtype=dtype, device=device)
+                     for name, (shape, dtype) in fields.items()}
+
+    def add(self, **rows: torch.Tensor) -> None:
+        """Append a batch of rows, one tensor per field, overwriting the oldest when full."""
+        count = len(next(iter(rows.values())))
+        index = (self.position + torch.arange(count, device=next(iter(self.data.values())).device)) % self.capacity
+        for name, value in rows.items():
+            self.data[name][index] = value
+        self.position = (self.position + count) % self.capacity
+        self.size = min(self.size + count, self.capacity)
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        index = torch.randint(self.size, (batch_size,), generator=generator, device=generator.device)
+        return {name: values[index] for name, values in self.data.items()}
+
+    def state(self) -> dict[str, Any]:
+        stored = {name: values[: self.size].clone() for name, values in self.data.items()}
+        return {"capacity": self.capacity, "size": self.size, "position": self.position, **stored}
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Restore a saved buffer; into one of another capacity (a longer resumed run) in chronological order."""
+        order = torch.arange(state["size"])
+        if state["capacity"] != self.capacity and state["size"] == state["capacity"]:
+            order = (order + state["position"]) % state["size"]  # oldest first
+        order = order[-self.capacity:]
+        for name, values in self.data.items():
+            values[: len(order)] = state[name][order].to(values.device)
+        self.size = len(order)
+        self.position = state["position"] if state["capacity"] == self.capacity else self.size % self.capacity

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from appliedrl.agents.base import Algorithm, anneal_linearly, seed_everything
+from appliedrl.agents.buffers import TensorReplayBuffer
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
 from appliedrl.agents.config import ConfigError, RunConfig, _check, check_network, config_to_dict, make_loaded_config
 from appliedrl.agents.evaluation import evaluate_multiagent
@@ -191,8 +192,11 @@ class MADDPG(Algorithm):
             raise ConfigError(f"a budget of {total:,} transitions ends before the first update at {first_update:,} "
                               f"(learning_starts={cfg.learning_starts:,}): give a larger budget or lower learning_starts")
         self.total = total
-        self.buffer = _ReplayBuffer(min(cfg.buffer_size, max(total, cfg.batch_size)), len(self.agents),
-                                    max(self.obs_dims), max(self.action_dims), self.device)
+        n, obs_width, act_width = len(self.agents), max(self.obs_dims), max(self.action_dims)
+        self.buffer = TensorReplayBuffer(min(cfg.buffer_size, max(total, cfg.batch_size)), {
+            "obs": ((n, obs_width), torch.float32), "actions": ((n, act_width), torch.float32),
+            "rewards": ((n,), torch.float32), "next_obs": ((n, obs_width), torch.float32),
+            "terminated": ((), torch.bool)}, self.device)
         self.obs = self.envs.reset(seed=self.seed).to(self.device, torch.float32)
         self.episode_return = torch.zeros(self.envs.num_envs, len(self.agents), device=self.device)
         self.recent_returns: list[float] = []
@@ -234,7 +238,8 @@ class MADDPG(Algorithm):
             raise NonFiniteError(f"the environment returned a non-finite reward or observation at step {self.num_steps}")
         final = info.get("final_obs", next_obs).to(self.device, torch.float32)
         done = (terminated | truncated).to(self.device).any(-1)
-        self.buffer.add(self.obs, encoded.transpose(0, 1), rewards, final, terminated.to(self.device).any(-1))
+        self.buffer.add(obs=self.obs, actions=encoded.transpose(0, 1), rewards=rewards, next_obs=final,
+                        terminated=terminated.to(self.device).any(-1))
         self.episode_return += rewards
         if done.any():
             self.recent_returns += self.episode_return[done].mean(-1).tolist()
@@ -250,7 +255,9 @@ class MADDPG(Algorithm):
         actor touch no other agent's parameters, so updating them all at once equals updating them in turn.
         """
         cfg, n = self.config, len(self.agents)
-        obs, actions, rewards, next_obs, terminated = self.buffer.sample(cfg.batch_size, self.torch_rng)
+        batch = self.buffer.sample(cfg.batch_size, self.torch_rng)
+        obs, actions, rewards, next_obs, terminated = (batch[k] for k in ("obs", "actions", "rewards", "next_obs",
+                                                                          "terminated"))
         actions = actions.transpose(0, 1)  # [agents, B, K]
         with torch.no_grad():
             next_actions = self._actions(self.target_actors, next_obs, explore=self.discrete)[0]
@@ -330,48 +337,6 @@ class MADDPG(Algorithm):
             warnings.warn("the environments could not be saved; resuming starts fresh episodes")
             self.obs = self.envs.reset(seed=self.seed + self.num_steps).to(self.device, torch.float32)
             self.episode_return = torch.zeros(self.envs.num_envs, len(self.agents), device=self.device)
-
-
-class _ReplayBuffer:
-    """A ring buffer of joint transitions, stored as tensors on the training device."""
-
-    def __init__(self, capacity: int, n_agents: int, obs_dim: int, action_dim: int, device: torch.device) -> None:
-        self.capacity, self.size, self.position = capacity, 0, 0
-        self.obs = torch.zeros(capacity, n_agents, obs_dim, device=device)
-        self.next_obs = torch.zeros_like(self.obs)
-        self.actions = torch.zeros(capacity, n_agents, action_dim, device=device)
-        self.rewards = torch.zeros(capacity, n_agents, device=device)
-        self.terminated = torch.zeros(capacity, dtype=torch.bool, device=device)
-
-    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor, next_obs: torch.Tensor,
-            terminated: torch.Tensor) -> None:
-        index = (self.position + torch.arange(len(obs), device=obs.device)) % self.capacity
-        for name, value in (("obs", obs), ("actions", actions), ("rewards", rewards), ("next_obs", next_obs),
-                            ("terminated", terminated)):
-            getattr(self, name)[index] = value
-        self.position = (self.position + len(obs)) % self.capacity
-        self.size = min(self.size + len(obs), self.capacity)
-
-    def sample(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        index = torch.randint(self.size, (batch_size,), generator=generator, device=generator.device)
-        return self.obs[index], self.actions[index], self.rewards[index], self.next_obs[index], self.terminated[index]
-
-    FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
-
-    def state(self) -> dict[str, Any]:
-        stored = {k: getattr(self, k)[: self.size].clone() for k in self.FIELDS}
-        return {"capacity": self.capacity, "size": self.size, "position": self.position, **stored}
-
-    def load(self, state: dict[str, Any]) -> None:
-        """Restore a saved buffer; into one of another capacity (a longer resumed run) in chronological order."""
-        order = torch.arange(state["size"])
-        if state["capacity"] != self.capacity and state["size"] == state["capacity"]:
-            order = (order + state["position"]) % state["size"]  # oldest first
-        order = order[-self.capacity:]
-        for key in self.FIELDS:
-            getattr(self, key)[: len(order)] = state[key][order].to(getattr(self, key).device)
-        self.size = len(order)
-        self.position = state["position"] if state["capacity"] == self.capacity else self.size % self.capacity
 
 
 def _gumbel_softmax(logits: torch.Tensor, temperature: float, hard: bool, generator: torch.Generator) -> torch.Tensor:

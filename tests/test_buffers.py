@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from appliedrl.agents.buffers import ReplayBuffer, SumTree, compute_gae
 
@@ -153,3 +154,24 @@ def test_reward_scaler_divides_by_the_std_of_the_discounted_return_of_real_steps
         returns[dones] = 0.0
         np.testing.assert_allclose(scaled, np.clip(rewards / np.sqrt(np.var(counted) + 1e-8), -10, 10), rtol=1e-3)
     np.testing.assert_allclose(scaler.stats.mean, np.mean(counted), rtol=1e-4)
+
+
+def test_tensor_replay_keeps_the_newest_rows_and_restores_them_in_order():
+    from appliedrl.agents.buffers import TensorReplayBuffer
+
+    fields = {"obs": ((2, 3), torch.float32), "done": ((), torch.bool)}
+    buffer = TensorReplayBuffer(5, fields, torch.device("cpu"))
+    for start in (0, 3, 6):  # rows 0..8 in batches of 3: the ring keeps 4..8, row 5 at slot 0
+        rows = torch.arange(start, start + 3, dtype=torch.float32)
+        buffer.add(obs=rows[:, None, None].expand(-1, 2, 3), done=rows.long() % 2 == 0)
+    assert buffer.size == 5 and buffer.position == 4
+    assert buffer.data["obs"][:, 0, 0].tolist() == [5.0, 6.0, 7.0, 8.0, 4.0]
+    batch = buffer.sample(64, torch.Generator().manual_seed(0))
+    assert batch["obs"].shape == (64, 2, 3) and set(batch["obs"][:, 0, 0].tolist()) <= {4.0, 5.0, 6.0, 7.0, 8.0}
+    assert torch.equal(batch["done"], batch["obs"][:, 0, 0].long() % 2 == 0)  # fields stay aligned
+    larger = TensorReplayBuffer(8, fields, torch.device("cpu"))
+    larger.load(buffer.state())  # a longer resumed run: oldest first, then appending goes on after them
+    assert larger.data["obs"][:5, 0, 0].tolist() == [4.0, 5.0, 6.0, 7.0, 8.0] and larger.position == 5
+    smaller = TensorReplayBuffer(3, fields, torch.device("cpu"))
+    smaller.load(buffer.state())
+    assert smaller.data["obs"][:, 0, 0].tolist() == [6.0, 7.0, 8.0]
