@@ -23,11 +23,13 @@ import appliedrl  # noqa: F401
 from appliedrl.agents import HDPOConfig
 from appliedrl.agents.config import make_config, parse_assignments
 from appliedrl.agents.vec_env import NonFiniteError
+from appliedrl.domains.inventory import ENV_ID
 from appliedrl.domains.inventory.hdpo_problem import InventoryHDPOProblem, make_hdpo_agent
 from appliedrl.envs.inventory import make_problem
 
 POLICIES = {"gnn": {"policy": "gnn", "learning_rate": 1e-3, "max_grad_norm": 1.0},
             "mlp": {"policy": "mlp", "learning_rate": 3e-4, "net_arch": [512, 512, 512]}}
+EPOCHS = 20_000  # HDPO's default budget (appliedrl train): the time cap or early stopping ends a run first
 
 
 def main() -> None:
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument("--stores", type=int, nargs="+", default=[3, 5, 10, 20])
     parser.add_argument("--scenarios", type=int, nargs="+", default=[128, 1024, 8192])
     parser.add_argument("--minutes", type=float, default=10.0, help="training cap per run")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="budget per run")
     parser.add_argument("--batch", type=int, default=1024, help="scenarios per gradient step (at most all of them)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", help="HDPO config override for every run")
@@ -50,18 +53,19 @@ def main() -> None:
             for name, policy in POLICIES.items():
                 batch = min(scenarios, args.batch)
                 layers = {"train_scenarios": scenarios, "batch_size": batch,
-                          "eval_every": max(1, 20 * batch // scenarios), "dev_scenarios": 8192,
+                          "eval_freq": max(1, 20 * batch // scenarios), "dev_scenarios": 8192,
                           "test_scenarios": 8192, "test_periods": 1000, "test_ignore_periods": 200,
                           "max_seconds": 60 * args.minutes, "tensorboard": False} | policy
                 config = make_config(HDPOConfig, layers, parse_assignments(args.set), agent="hdpo")
+                agent = make_hdpo_agent(ENV_ID, env_kwargs, config, args.seed)
                 try:
                     with tempfile.TemporaryDirectory() as tmp:
-                        summary = make_hdpo_agent(env_kwargs, config, args.seed).learn(Path(tmp), progress_bar=False)
+                        summary = agent.learn(args.epochs, run_dir=Path(tmp), progress_bar=False)
+                    outcome = {"test_cost": summary["extras"]["test_cost"], "epochs": summary["progress"],
+                               "seconds": round(agent.train_seconds, 1), "error": None}
                 except NonFiniteError as error:  # a diverging run is a result too: record it and go on
-                    summary = {"test_cost": math.nan, "epochs": None, "train_seconds": None, "error": str(error)}
-                row = {"stores": n, "scenarios": scenarios, "policy": name, "test_cost": summary["test_cost"],
-                       "lower_bound": lower_bounds[n], "epochs": summary["epochs"],
-                       "seconds": summary["train_seconds"], "error": summary.get("error")}
+                    outcome = {"test_cost": math.nan, "epochs": None, "seconds": None, "error": str(error)}
+                row = {"stores": n, "scenarios": scenarios, "policy": name, "lower_bound": lower_bounds[n]} | outcome
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if args.json:

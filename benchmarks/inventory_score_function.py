@@ -23,6 +23,7 @@ import torch
 
 import appliedrl  # noqa: F401
 from appliedrl.agents import PPO, REINFORCE, HDPOConfig, PPOConfig, REINFORCEConfig
+from appliedrl.domains.inventory import ENV_ID
 from appliedrl.domains.inventory.baselines import JustInTimeOracle
 from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
 from appliedrl.envs.inventory import InventoryState
@@ -67,13 +68,12 @@ def main() -> None:
     budget = 60 * args.minutes
     rows = []
     for seed in args.seeds:
-        hdpo = make_hdpo_agent(ENV, HDPOConfig(max_seconds=budget, tensorboard=False, test_scenarios=256,
-                                               test_periods=200, test_ignore_periods=50,
-                                               torch_threads=args.threads), seed)
+        hdpo = make_hdpo_agent(ENV_ID, ENV, HDPOConfig(tensorboard=False, test_scenarios=256, test_periods=200,
+                                                       test_ignore_periods=50, torch_threads=args.threads), seed)
         task = hdpo.problem
         start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            hdpo.learn(Path(tmp), progress_bar=False)
+        with tempfile.TemporaryDirectory() as tmp:  # every method stops on the same wall-clock callback
+            hdpo.learn(10**9, run_dir=Path(tmp), callbacks=[StopAfter(budget)], progress_bar=False)
         rows.append({"method": "hdpo", "seed": seed, "seconds": time.perf_counter() - start,
                      "test_cost": test_cost(task, hdpo.policy)})
         print(json.dumps(rows[-1]), flush=True)
@@ -84,12 +84,12 @@ def main() -> None:
             ("reinforce", REINFORCE, REINFORCEConfig(n_envs=16, n_steps=100, normalize_obs=True, normalize_reward=True,
                                                      gamma=0.99, eval_freq=0, tensorboard=False,
                                                      torch_threads=args.threads))):
-            agent = cls("appliedrl/Inventory-v0", config, seed, env_kwargs=ENV)
+            agent = cls(ENV_ID, config, seed, env_kwargs=ENV)
             start = time.perf_counter()
             summary = agent.learn(10**9, callbacks=[StopAfter(budget)], progress_bar=False)
             seconds = time.perf_counter() - start
             policy = lambda obs, agent=agent: torch.as_tensor(agent.predict(obs.numpy()))  # noqa: E731
-            rows.append({"method": name, "seed": seed, "seconds": seconds, "steps": summary["steps"],
+            rows.append({"method": name, "seed": seed, "seconds": seconds, "steps": summary["progress"],
                          "test_cost": test_cost(task, policy)})
             print(json.dumps(rows[-1]), flush=True)
             agent.close()

@@ -30,7 +30,8 @@ import torch
 from appliedrl.agents.config import load_yaml, make_config, parse_assignments
 from appliedrl.agents.evaluation import evaluate_multiagent
 from appliedrl.agents.maddpg import MADDPG, MADDPGConfig
-from appliedrl.domains.particles import PARTICLE_BASELINES
+from appliedrl.domains import baselines_for
+from appliedrl.domains.particles import make_maddpg
 from appliedrl.domains.recipes import recipe_for
 from appliedrl.envs.multiagent import make_multiagent
 
@@ -65,12 +66,11 @@ def train(args: argparse.Namespace) -> None:
             config = make_config(MADDPGConfig, base, {"centralized_critic": method == "maddpg",
                                                       "tensorboard": False, "eval_episodes": 100},
                                  parse_assignments(args.set))
-            envs = make_multiagent(env_id, config.num_envs)
-            eval_envs = make_multiagent(env_id, 100)
-            agent = MADDPG(envs, config, seed, env_id, {}, eval_envs)
+            agent = make_maddpg(env_id, {}, config, seed)
             run_dir = out / f"{tag}-run"
+            shutil.rmtree(run_dir, ignore_errors=True)  # a run cut short earlier: start it again
             start = time.perf_counter()
-            agent.learn(args.steps, run_dir, progress_bar=False)
+            summary = agent.learn(args.steps, run_dir=run_dir, progress_bar=False)
             seconds = time.perf_counter() - start
             final_envs = make_multiagent(env_id, 500)
             result = evaluate_multiagent(agent, final_envs, EVAL_EPISODES, EVAL_SEED)
@@ -82,7 +82,7 @@ def train(args: argparse.Namespace) -> None:
             if config.eval_freq:  # the best of the evaluations during training, evaluated afresh like the final
                 best = MADDPG.load(run_dir / "best")
                 shutil.copy(run_dir / "best" / "agent.pt", out / f"{tag}-best.pt")
-                row |= {"best_step": agent.best["step"],
+                row |= {"best_step": summary["best_at"],
                         "best_mean_return": evaluate_multiagent(best, final_envs, EVAL_EPISODES, EVAL_SEED).mean}
             shutil.copy(run_dir / "metrics.csv", out / f"{tag}-metrics.csv")  # the evaluations during training
             shutil.rmtree(run_dir)  # its checkpoint holds the whole replay buffer
@@ -100,7 +100,7 @@ def report(args: argparse.Namespace) -> None:
         raise SystemExit(f"no runs for {args.scenario} in {out}")
     envs = make_multiagent(env_id, 500)
     names = ["random", "noop"] + ([HEURISTIC[args.scenario]] if args.scenario in HEURISTIC else [])
-    baselines = {n: evaluate_multiagent(PARTICLE_BASELINES[n](env_id, envs, 0), envs, EVAL_EPISODES, EVAL_SEED)
+    baselines = {n: evaluate_multiagent(baselines_for(env_id)[n].make(envs, 0), envs, EVAL_EPISODES, EVAL_SEED)
                  for n in names}
     print(f"{args.scenario}: mean per-agent episode return, {EVAL_EPISODES} evaluation episodes (seed {EVAL_SEED}); "
           f"{platform.processor() or platform.machine()}, {date.today()}")

@@ -30,14 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def resolved_config(agent: str, env_id: str, overrides: list[str]) -> dict:
     """The agent config `appliedrl train` would use: defaults, recipe, then --set overrides."""
-    from appliedrl.agents import AGENTS
-    from appliedrl.agents.config import config_to_dict, load_yaml, make_config, parse_assignments
-    from appliedrl.domains import recipe_for
+    from appliedrl.agents.config import config_to_dict, parse_assignments
+    from appliedrl.runner import RunSpec, resolve
 
-    recipe = recipe_for(agent, env_id)
-    layers = [load_yaml(recipe)] if recipe else []
-    layers.append(parse_assignments(overrides))
-    return config_to_dict(make_config(AGENTS[agent].Config, *layers, agent=agent))
+    return config_to_dict(resolve(RunSpec(env_id, agent, overrides=parse_assignments(overrides)))[1])
 
 
 def run_ours(agent: str, env_id: str, steps: int, seed: int, overrides: list[str], episodes: int) -> dict:
@@ -51,13 +47,14 @@ def run_ours(agent: str, env_id: str, steps: int, seed: int, overrides: list[str
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         wall = time.perf_counter() - start
         summary = json.loads((out / "summary.json").read_text())
-        final, best = (_evaluate_run(path, episodes) for path in (out, out / "best"))
-    return {"wall": wall, "loop": summary["wall_time_s"], "steps": summary["steps"], "eval": final, "best": best}
+        final, best = (_evaluate_run(out, episodes, flags) for flags in ([], ["--best"]))
+    return {"wall": wall, "loop": summary["wall_time_s"], "steps": summary["progress"], "eval": final, "best": best}
 
 
-def _evaluate_run(path: Path, episodes: int) -> float:
+def _evaluate_run(path: Path, episodes: int, flags: list[str]) -> float:
     report = subprocess.run([sys.executable, "-m", "appliedrl.cli", "evaluate", str(path), "--episodes",
-                             str(episodes), "--seed", "12345", "--json"], check=True, capture_output=True, text=True)
+                             str(episodes), "--seed", "12345", "--json", *flags], check=True, capture_output=True,
+                            text=True)
     return json.loads(report.stdout.strip().splitlines()[-1])["mean_return"]
 
 

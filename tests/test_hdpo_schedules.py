@@ -33,10 +33,11 @@ def test_bad_schedule_values_are_rejected(key, value, message):
 
 
 def _logged_learning_rates(run_dir):
+    """The learning rate of each epoch's row (the final evaluation adds a row of its own, without one)."""
     import csv
 
     with open(run_dir / "metrics.csv") as file:
-        return [float(row["train/learning_rate"]) for row in csv.DictReader(file)]
+        return [float(row["train/learning_rate"]) for row in csv.DictReader(file) if row["train/learning_rate"]]
 
 
 def test_plateau_decays_after_patience_and_stops_at_the_floor():
@@ -60,19 +61,21 @@ def test_plateau_decays_after_patience_and_stops_at_the_floor():
 
 def test_plateau_during_training_follows_the_dev_costs(tmp_path):
     """Dev costs by epoch 5, 4, 4, 4, 3, 3, 3, 3 with lr_patience 2: no better cost at epochs 3-4 (best at 2)
-    decays at 4; the better cost at 5 restarts the count, so the next decay is at 7, down to the floor."""
+    decays after epoch 4; the better cost at 5 restarts the count, so the next decay is after epoch 7, down to the
+    floor. Each epoch's row logs the rate as the epoch ended, before the dev evaluation after it decides a decay."""
     agent = _agent(learning_rate=0.1, lr_schedule="plateau", lr_patience=2, lr_decay=0.5, min_learning_rate=0.03,
-                   max_epochs=8, eval_every=1)
+                   eval_freq=1)
     dev_costs = {1: 5.0, 2: 4.0, 3: 4.0, 4: 4.0, 5: 3.0, 6: 3.0, 7: 3.0, 8: 3.0}
     agent._evaluate = lambda scenarios, ignore, test=False: 0.0 if test else dev_costs[agent.epoch]
-    agent.learn(tmp_path, progress_bar=False)
-    assert _logged_learning_rates(tmp_path) == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.03, 0.03])
-    assert agent.best_epoch == 5
+    summary = agent.learn(8, run_dir=tmp_path, progress_bar=False)
+    assert _logged_learning_rates(tmp_path) == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.03])
+    assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(0.03)
+    assert agent.best_epoch == 5 and summary["best_at"] == 5 and summary["best_score"] == 3.0
 
 
-def test_cosine_anneals_to_the_minimum_at_max_epochs(tmp_path):
+def test_cosine_anneals_to_the_minimum_at_the_budget(tmp_path):
     """After epoch k of 3: 0.01 + 0.09 (1 + cos(pi k / 3)) / 2 = 0.0775, 0.0325, 0.01 (linear would be .07, .04)."""
-    agent = _agent(learning_rate=0.1, lr_schedule="cosine", min_learning_rate=0.01, max_epochs=3, eval_every=1)
-    agent.learn(tmp_path, progress_bar=False)
+    agent = _agent(learning_rate=0.1, lr_schedule="cosine", min_learning_rate=0.01, eval_freq=1)
+    agent.learn(3, run_dir=tmp_path, progress_bar=False)
     assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
     assert _logged_learning_rates(tmp_path) == pytest.approx([0.0775, 0.0325, 0.01])

@@ -1,3 +1,4 @@
+import json
 import re
 
 import gymnasium as gym
@@ -10,10 +11,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import appliedrl  # noqa: F401
 from appliedrl.agents.checkpoint import checkpoint_path
 from appliedrl.agents.hdpo import HDPO, HDPOConfig
+from appliedrl.agents.trainer import RunExistsError
 from appliedrl.domains.inventory.baselines import newsvendor_policy
 from appliedrl.domains.inventory.hdpo_problem import InventoryHDPOProblem
 from appliedrl.domains.inventory.policies import BaseStockPolicy, make_policy
 from appliedrl.envs.inventory import InventorySimulator, InventoryState, make_problem
+
+ENV_ID = "appliedrl/Inventory-v0"
 
 
 def state(on_hand, pipeline):
@@ -111,11 +115,11 @@ def test_base_stock_at_closed_form_level_reaches_closed_form_cost():
     assert abs(per_scenario.mean().item() - optimum) < 4 * standard_error + 1e-3
 
 
-def tiny_resume_config(max_epochs: int, eval_every: int) -> HDPOConfig:
+def tiny_resume_config(eval_freq: int) -> HDPOConfig:
     """A few-second HDPO run, small enough to train three times in a resume test."""
     return HDPOConfig(batch_size=256, train_scenarios=512, train_periods=20, train_ignore_periods=5,
                       dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
-                      test_ignore_periods=10, max_epochs=max_epochs, eval_every=eval_every, tensorboard=False)
+                      test_ignore_periods=10, eval_freq=eval_freq, tensorboard=False)
 
 
 def assert_same_weights(state: dict, other: dict) -> None:
@@ -125,48 +129,45 @@ def assert_same_weights(state: dict, other: dict) -> None:
 
 
 def test_hdpo_resume_equals_uninterrupted_run(tmp_path):
-    import dataclasses
-
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
-    config = tiny_resume_config(max_epochs=6, eval_every=3)
+    config = tiny_resume_config(eval_freq=3)
 
     def without_time(summary):
-        return {key: value for key, value in summary.items() if key != "train_seconds"}
+        return {key: value for key, value in summary.items() if key not in ("wall_time_s", "per_second")}
 
     torch.manual_seed(0)
     full = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
-    full_summary = full.learn(tmp_path / "full", progress_bar=False)
+    full_summary = full.learn(6, run_dir=tmp_path / "full", progress_bar=False)
     torch.manual_seed(0)
-    cut = dataclasses.replace(config, max_epochs=3)
-    first = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), cut, seed=1)
-    first_summary = first.learn(tmp_path / "cut", progress_bar=False)
-    # resumed with the budget it already spent, the run only tests again: the best dev cost and its epoch (what
-    # early stopping and the plateau schedule go by) come back from the checkpoint
+    first = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
+    first_summary = first.learn(3, run_dir=tmp_path / "cut", progress_bar=False)
+    # resuming with the budget it already spent is refused, and leaves the finished run as it was
     torch.manual_seed(123)  # a different initial network: only the checkpoint can make it match
-    again = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), cut, seed=1)
-    assert again.learn(tmp_path / "cut", progress_bar=False, resume=True) == first_summary
-    torch.manual_seed(123)
     resumed = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
-    resumed_summary = resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
+    with pytest.raises(RunExistsError, match="finished at 3 epochs"):
+        resumed.learn(3, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
+    assert json.loads((tmp_path / "cut" / "summary.json").read_text()) == first_summary
+    # with a larger budget, the best dev cost and its epoch (what early stopping and the plateau schedule go by)
+    # come back from the checkpoint: the summary is the uninterrupted run's
+    resumed_summary = resumed.learn(6, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
     assert resumed.epoch == full.epoch == 6
     assert without_time(resumed_summary) == without_time(full_summary)
+    assert resumed_summary["progress"] == 6 and resumed_summary["stopped"] == "budget reached"
     assert_same_weights(resumed.policy.state_dict(), full.policy.state_dict())
 
 
 def test_hdpo_finished_run_extended_with_more_epochs_equals_an_uninterrupted_run(tmp_path):
-    import dataclasses
-
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
-    config = tiny_resume_config(max_epochs=5, eval_every=1)
+    config = tiny_resume_config(eval_freq=1)
     torch.manual_seed(0)
     full = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
-    full.learn(tmp_path / "full", progress_bar=False)
+    full.learn(5, run_dir=tmp_path / "full", progress_bar=False)
     torch.manual_seed(0)
-    first = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), dataclasses.replace(config, max_epochs=3),
-                 seed=1)
-    assert first.learn(tmp_path / "cut", progress_bar=False)["best_epoch"] == 2  # the last epoch is not the best
+    first = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
+    summary = first.learn(3, run_dir=tmp_path / "cut", progress_bar=False)
+    assert summary["best_at"] == first.best_epoch == 2  # the last epoch is not the best
     resumed = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1)
-    resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
+    resumed.learn(5, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
     assert_same_weights(resumed.policy.state_dict(), full.policy.state_dict())
     last = [torch.load(checkpoint_path(tmp_path / run), weights_only=False)["policy"] for run in ("cut", "full")]
     assert_same_weights(*last)  # the checkpoints hold the last weights, not the best
@@ -179,13 +180,13 @@ def test_hdpo_ctrl_c_saves_the_epoch_and_resumes_exactly(tmp_path):
     from appliedrl.agents.checkpoint import Interrupted
 
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
-    config = tiny_resume_config(max_epochs=5, eval_every=2)
+    config = tiny_resume_config(eval_freq=2)
     agents = []
     for _ in range(3):
         torch.manual_seed(0)
         agents.append(HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=1))
     full, interrupted, resumed = agents
-    full.learn(tmp_path / "full", progress_bar=False)
+    full.learn(5, run_dir=tmp_path / "full", progress_bar=False)
     evaluate = interrupted._evaluate
 
     def evaluate_then_press_ctrl_c(*args, **kwargs):
@@ -194,9 +195,9 @@ def test_hdpo_ctrl_c_saves_the_epoch_and_resumes_exactly(tmp_path):
 
     interrupted._evaluate = evaluate_then_press_ctrl_c
     with pytest.raises(Interrupted):
-        interrupted.learn(tmp_path / "cut", progress_bar=False)
+        interrupted.learn(5, run_dir=tmp_path / "cut", progress_bar=False)
     assert interrupted.epoch == 2
-    resumed.learn(tmp_path / "cut", progress_bar=False, resume=True)
+    resumed.learn(5, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
     assert_same_weights(resumed.policy.state_dict(), full.policy.state_dict())
 
 
@@ -204,12 +205,13 @@ def test_hdpo_fits_the_base_stock_level_and_reloads(tmp_path):
     problem = make_problem("one_store_backlogged", lead_time=2, shortage_cost=9)
     config = HDPOConfig(learning_rate=0.3, batch_size=512, train_scenarios=1024, dev_scenarios=1024, dev_periods=60,
                         dev_ignore_periods=20, test_scenarios=512, test_periods=300, test_ignore_periods=50,
-                        max_epochs=30, eval_every=5, tensorboard=False)
+                        eval_freq=5, tensorboard=False)
     agent = HDPO(InventoryHDPOProblem(problem), make_policy("base_stock", problem), config, seed=0)
-    summary = agent.learn(tmp_path / "run", progress_bar=False)
+    summary = agent.learn(30, run_dir=tmp_path / "run", progress_bar=False)
     s_star = 3 * 5.0 + stats.norm.ppf(0.9) * 1.6 * np.sqrt(3)
     assert agent.policy.level.item() == pytest.approx(s_star, abs=0.5)
-    assert abs(summary["gap_to_optimum"]) < 0.02
+    assert abs(summary["extras"]["gap_to_optimum"]) < 0.02
+    assert summary["score_name"] == "dev_cost" and summary["higher_is_better"] is False
     loaded = HDPO.load(tmp_path / "run")
     obs = np.array([[3.0, 4.0], [20.0, 0.0]], np.float32)
     np.testing.assert_allclose(loaded.predict(obs), agent.predict(obs))
@@ -372,11 +374,11 @@ def test_transshipment_centre_passes_everything_on_and_hdpo_stays_above_the_pool
     s.pipeline.sum().backward()
     assert orders.grad.abs().max() <= 1.0  # not available / 1e-9 through the proportional shares
     config = HDPOConfig(batch_size=512, train_scenarios=1024, dev_scenarios=512, dev_periods=60, dev_ignore_periods=20,
-                        test_scenarios=256, test_periods=200, test_ignore_periods=50, max_epochs=10, eval_every=5,
+                        test_scenarios=256, test_periods=200, test_ignore_periods=50, eval_freq=5,
                         tensorboard=False)
     agent = HDPO(InventoryHDPOProblem(problem), make_policy("mlp", problem), config, seed=0)
-    summary = agent.learn(tmp_path, progress_bar=False)
-    assert summary["lower_bound"] > 0 and summary["gap_to_lower_bound"] > 0
+    summary = agent.learn(10, run_dir=tmp_path, progress_bar=False)
+    assert summary["extras"]["lower_bound"] > 0 and summary["extras"]["gap_to_lower_bound"] > 0
 
 
 def test_gnn_policy_is_permutation_equivariant():
@@ -421,11 +423,11 @@ def test_hdpo_trains_a_gnn_on_one_warehouse(tmp_path):
     problem = make_problem("one_warehouse", n_stores=3)
     config = HDPOConfig(learning_rate=1e-3, batch_size=256, train_scenarios=512, dev_scenarios=256, dev_periods=40,
                         dev_ignore_periods=10, test_scenarios=128, test_periods=60, test_ignore_periods=10,
-                        max_epochs=4, eval_every=2, tensorboard=False)
+                        eval_freq=2, tensorboard=False)
     agent = HDPO(InventoryHDPOProblem(problem), make_policy("gnn", problem), config, seed=0)
     before = agent._evaluate(agent.problem.sample_scenarios(256, 40, 1), 10)
-    summary = agent.learn(tmp_path, progress_bar=False)
-    assert summary["dev_cost"] < before  # four epochs already improve on the initial policy
+    summary = agent.learn(4, run_dir=tmp_path, progress_bar=False)
+    assert summary["best_score"] < before  # four epochs already improve on the initial policy
     assert (tmp_path / "checkpoint" / "agent.pt").is_file()
 
 
@@ -433,22 +435,22 @@ def test_real_data_store_trains_on_windows_of_the_synthetic_series(tmp_path):
     from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
 
     config = HDPOConfig(batch_size=256, train_scenarios=512, dev_scenarios=256, dev_periods=60, dev_ignore_periods=20,
-                        test_scenarios=256, test_periods=100, test_ignore_periods=20, max_epochs=6, eval_every=3,
+                        test_scenarios=256, test_periods=100, test_ignore_periods=20, eval_freq=3,
                         tensorboard=False)
-    agent = make_hdpo_agent({"setting": "real_data_store"}, config, seed=0)
+    agent = make_hdpo_agent(ENV_ID, {"setting": "real_data_store"}, config, seed=0)
     problem = agent.problem.problem
     assert 4 <= problem.lead_times[0] <= 6 and 6.3 <= problem.shortage_costs[0] <= 11.7
     demand, features = problem.sample_windows(4, 20, seed=0)
     # feature k at period t is the demand HISTORY - k periods earlier, scaled by the mean
     np.testing.assert_allclose(features[:, 1:, -3] * problem.demand_means[0], demand[:, :-1, 0], rtol=1e-5)
-    summary = agent.learn(tmp_path, progress_bar=False)
-    assert np.isfinite(summary["test_cost"])
+    summary = agent.learn(6, run_dir=tmp_path, progress_bar=False)
+    assert np.isfinite(summary["extras"]["test_cost"])
     with pytest.raises(ValueError, match="test_periods=2000 exceeds"):
-        make_hdpo_agent({"setting": "real_data_store"}, HDPOConfig(), seed=0)
+        make_hdpo_agent(ENV_ID, {"setting": "real_data_store"}, HDPOConfig(), seed=0)
     short = HDPOConfig(train_periods=30, train_ignore_periods=5, dev_periods=40, dev_ignore_periods=5,
                        test_periods=30, test_ignore_periods=5)
     with pytest.raises(ValueError, match="dev_periods=40 exceeds the 31 periods the test part of the demand series"):
-        make_hdpo_agent({"setting": "real_data_store", "split": "test"}, short, seed=0)
+        make_hdpo_agent(ENV_ID, {"setting": "real_data_store", "split": "test"}, short, seed=0)
 
 
 @pytest.mark.parametrize("content,message", [
@@ -516,16 +518,17 @@ def test_hdpo_stops_on_a_non_finite_cost(tmp_path):
     with torch.no_grad():
         policy.quantity.fill_(float("nan"))
     config = HDPOConfig(batch_size=64, train_scenarios=64, dev_scenarios=64, dev_periods=20, dev_ignore_periods=5,
-                        test_scenarios=64, test_periods=20, test_ignore_periods=5, max_epochs=2, tensorboard=False)
+                        test_scenarios=64, test_periods=20, test_ignore_periods=5, tensorboard=False)
     with pytest.raises(NonFiniteError, match="epoch 1"):
-        HDPO(InventoryHDPOProblem(problem), policy, config, seed=0).learn(tmp_path, progress_bar=False)
+        HDPO(InventoryHDPOProblem(problem), policy, config, seed=0).learn(2, run_dir=tmp_path, progress_bar=False)
 
 
-def test_cuda_graph_option_is_checked():
+def test_cuda_graph_option_is_checked(monkeypatch):
     from appliedrl.agents.config import ConfigError, make_config
 
     with pytest.raises(ConfigError, match="cuda_graph needs device cuda"):
         make_config(HDPOConfig, {"cuda_graph": True})
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # past the device check, on any machine
     with pytest.raises(ConfigError, match="cuda_graph and compile are alternatives"):
         make_config(HDPOConfig, {"cuda_graph": True, "compile": True, "device": "cuda"})
 
@@ -617,16 +620,16 @@ def test_hdpo_with_cuda_graph_trains_like_eager(tmp_path):
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
     config = HDPOConfig(batch_size=256, train_scenarios=640, train_periods=20, train_ignore_periods=5,
                         dev_scenarios=256, dev_periods=30, dev_ignore_periods=10, test_scenarios=64, test_periods=50,
-                        test_ignore_periods=10, max_epochs=4, eval_every=2, max_grad_norm=1.0, tensorboard=False,
+                        test_ignore_periods=10, eval_freq=2, max_grad_norm=1.0, tensorboard=False,
                         device="cuda")
     runs = []
     for cuda_graph in (False, True):
         torch.manual_seed(0)
         agent = HDPO(InventoryHDPOProblem(problem, "cuda"), make_policy("mlp", problem),
                      HDPOConfig(**{**config.__dict__, "cuda_graph": cuda_graph}), seed=1)
-        runs.append((agent.learn(tmp_path / str(cuda_graph), progress_bar=False), agent))
+        runs.append((agent.learn(4, run_dir=tmp_path / str(cuda_graph), progress_bar=False), agent))
     (eager, eager_agent), (graphed, graphed_agent) = runs
-    assert graphed["dev_cost"] == pytest.approx(eager["dev_cost"], rel=1e-3)
+    assert graphed["best_score"] == pytest.approx(eager["best_score"], rel=1e-3)
     for a, b in zip(graphed_agent.policy.parameters(), eager_agent.policy.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
 
@@ -635,10 +638,10 @@ def test_hdpo_acts_with_integer_orders_under_poisson_demand_as_it_is_tested(tmp_
     problem = make_problem("one_store_lost", lead_time=2, shortage_cost=9)
     config = HDPOConfig(batch_size=64, train_scenarios=128, train_periods=10, train_ignore_periods=2,
                         dev_scenarios=64, dev_periods=10, dev_ignore_periods=2, test_scenarios=64, test_periods=20,
-                        test_ignore_periods=5, max_epochs=2, eval_every=1, tensorboard=False)
+                        test_ignore_periods=5, eval_freq=1, tensorboard=False)
     task = InventoryHDPOProblem(problem)
     agent = HDPO(task, make_policy("mlp", problem), config, seed=0)
-    agent.learn(tmp_path, progress_bar=False)
+    agent.learn(2, run_dir=tmp_path, progress_bar=False)
     obs = np.random.default_rng(0).uniform(0, 10, (16, *agent.policy.observation_shape)).astype(np.float32)
     with torch.no_grad():
         raw = agent.policy(torch.as_tensor(obs)).numpy()
@@ -652,7 +655,7 @@ def test_hdpo_runs_with_the_same_seed_start_from_the_same_policy():
 
     def weights(seed, global_seed):
         torch.manual_seed(global_seed)  # whatever the global generator held before, the run's seed decides
-        agent = make_hdpo_agent({"setting": "one_store_lost"}, HDPOConfig(), seed)
+        agent = make_hdpo_agent(ENV_ID, {"setting": "one_store_lost"}, HDPOConfig(), seed)
         return torch.cat([p.detach().flatten() for p in agent.policy.parameters()])
 
     assert torch.equal(weights(0, global_seed=1), weights(0, global_seed=2))

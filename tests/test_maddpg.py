@@ -14,29 +14,32 @@ import torch.nn.functional as F
 from appliedrl.agents.config import ConfigError
 from appliedrl.agents.evaluation import evaluate_multiagent
 from appliedrl.agents.maddpg import MADDPG, MADDPGConfig, _gumbel_softmax
+from appliedrl.agents.trainer import RunExistsError
 from appliedrl.cli import main
-from appliedrl.domains.particles import PARTICLE_BASELINES, steer
+from appliedrl.domains import baselines_for
+from appliedrl.domains.particles import steer
 from appliedrl.envs.multiagent import ParallelEnvBatch, make_multiagent
 
-SMALL = dict(num_envs=16, batch_size=256, learning_starts=1000, update_every=50, eval_freq=0, eval_episodes=32,
+SMALL = dict(n_envs=16, batch_size=256, learning_starts=1000, train_freq=50, eval_freq=0, eval_episodes=32,
              tensorboard=False, learning_rate=3e-3)
 
 
 def _agent(env_id: str = "particles/simple_v3", seed: int = 0, env_kwargs: dict | None = None,
            **overrides) -> MADDPG:
     config, env_kwargs = MADDPGConfig(**(SMALL | overrides)), env_kwargs or {}
-    return MADDPG(make_multiagent(env_id, config.num_envs, **env_kwargs), config, seed, env_id, env_kwargs,
+    return MADDPG(make_multiagent(env_id, config.n_envs, **env_kwargs), config, seed, env_id, env_kwargs,
                   make_multiagent(env_id, config.eval_episodes, **env_kwargs))
 
 
 def test_learns_to_reach_the_landmark() -> None:
     """simple_v3 (one agent, reward -distance^2): a few thousand updates beat random by a wide margin."""
-    agent = _agent(update_every=16)
-    random_return = evaluate_multiagent(PARTICLE_BASELINES["random"]("particles/simple_v3", agent.eval_envs, 0),
+    agent = _agent(train_freq=16)
+    random_return = evaluate_multiagent(baselines_for("particles/simple_v3")["random"].make(agent.eval_envs, 0),
                                         agent.eval_envs, 64, seed=5).mean
     summary = agent.learn(6_000, progress_bar=False)
     trained = evaluate_multiagent(agent, agent.eval_envs, 64, seed=5).mean
-    assert summary["updates"] == 6_000 // 16 - 1000 // 16  # one per 16 transitions from 1,008 to 6,000: no burst
+    assert agent.num_updates == 6_000 // 16 - 1000 // 16  # one per 16 transitions from 1,008 to 6,000: no burst
+    assert summary["progress"] == 6_000 and summary["unit"] == "transitions" and summary["stopped"] == "budget reached"
     assert trained > 0.5 * random_return, (trained, random_return)  # returns are negative: closer to 0 is better
 
 
@@ -95,13 +98,20 @@ def test_gumbel_softmax() -> None:
 
 def test_resume_is_exact(tmp_path) -> None:
     straight = _agent("particles/simple_spread_v3", checkpoint_freq=1600, batch_size=64)
-    straight.learn(3200, tmp_path / "a", progress_bar=False)
+    straight_summary = straight.learn(3200, run_dir=tmp_path / "a", progress_bar=False)
     interrupted = _agent("particles/simple_spread_v3", checkpoint_freq=1600, batch_size=64)
-    interrupted.learn(1600, tmp_path / "b", progress_bar=False)
+    interrupted.learn(1600, run_dir=tmp_path / "b", progress_bar=False)
     resumed = _agent("particles/simple_spread_v3", checkpoint_freq=1600, batch_size=64)
-    resumed.learn(3200, tmp_path / "b", progress_bar=False, resume=True)
+    # a finished run continues only with a larger budget, and a folder holding a run is never trained over
+    with pytest.raises(RunExistsError, match="finished at 1,600 transitions"):
+        resumed.learn(1600, run_dir=tmp_path / "b", progress_bar=False, resume=True)
+    with pytest.raises(RunExistsError, match="already holds a run"):
+        resumed.learn(3200, run_dir=tmp_path / "b", progress_bar=False)
+    summary = resumed.learn(3200, run_dir=tmp_path / "b", progress_bar=False, resume=True)
     for p, q in zip(straight.actors.parameters(), resumed.actors.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
+    assert resumed.num_updates == straight.num_updates and summary["progress"] == 3200
+    assert summary["eval"] == straight_summary["eval"]  # the final evaluation too
     loaded = MADDPG.load(tmp_path / "b")
     obs = resumed.envs.reset(seed=1)
     torch.testing.assert_close(loaded.act(obs), resumed.act(obs))
@@ -109,17 +119,17 @@ def test_resume_is_exact(tmp_path) -> None:
 
 def test_continuous_actions_and_mpe2_adapter() -> None:
     pytest.importorskip("mpe2")
-    agent = _agent("particles/simple_speaker_listener_v4", env_kwargs={"continuous_actions": True}, num_envs=4,
+    agent = _agent("particles/simple_speaker_listener_v4", env_kwargs={"continuous_actions": True}, n_envs=4,
                    learning_starts=200, batch_size=64, eval_episodes=4)
     agent.learn(400, progress_bar=False)
     actions = agent.act(agent.envs.reset(seed=0), deterministic=False)
     assert actions.shape == (4, 2, 5) and (actions[:, 0, 3:] == 0).all()  # the speaker's Box(0, 1, (3,)) padded
     envs = make_multiagent("mpe2/simple_speaker_listener_v4", 3, continuous_actions=True)
     assert isinstance(envs, ParallelEnvBatch)
-    config = MADDPGConfig(**(SMALL | dict(num_envs=3, learning_starts=150, batch_size=64, eval_episodes=3)))
+    config = MADDPGConfig(**(SMALL | dict(n_envs=3, learning_starts=150, batch_size=64, eval_episodes=3)))
     agent = MADDPG(envs, config, 0, "mpe2/simple_speaker_listener_v4", {}, envs)
     summary = agent.learn(300, progress_bar=False)
-    assert summary["episodes"] == 3 and agent.num_updates > 0
+    assert summary["eval"]["episodes"] == 3 and agent.num_updates > 0
     actions = agent.act(envs.reset(seed=0))
     assert actions.shape == (3, 2, 5) and (actions >= 0).all() and (actions <= 1).all()
 
@@ -139,22 +149,25 @@ def test_steer_reaches_a_target() -> None:
 
 def test_greedy_spread_beats_random_on_ours_and_mpe2() -> None:
     ours = make_multiagent("particles/simple_spread_v3", 40)
-    greedy = evaluate_multiagent(PARTICLE_BASELINES["greedy-spread"]("particles/simple_spread_v3", ours, 0), ours, 40)
-    random = evaluate_multiagent(PARTICLE_BASELINES["random"]("particles/simple_spread_v3", ours, 0), ours, 40)
+    baselines = baselines_for("particles/simple_spread_v3")
+    greedy = evaluate_multiagent(baselines["greedy-spread"].make(ours, 0), ours, 40)
+    random = evaluate_multiagent(baselines["random"].make(ours, 0), ours, 40)
     assert greedy.mean > random.mean + 10  # measured: about -7.8 vs -26.3
     reference = make_multiagent("mpe2/simple_spread_v3", 2)
-    on_mpe2 = evaluate_multiagent(PARTICLE_BASELINES["greedy-spread"]("mpe2/simple_spread_v3", reference, 0),
+    on_mpe2 = evaluate_multiagent(baselines_for("mpe2/simple_spread_v3")["greedy-spread"].make(reference, 0),
                                   reference, 4)
     assert on_mpe2.mean > random.mean + 10
+    assert "greedy-spread" not in baselines_for("particles/simple_tag_v3")  # it serves its own scenario only
 
 
 def test_cli_train_and_evaluate(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     assert main(["train", "particles/simple_spread_v3", "--agent", "maddpg", "--steps", "1200", "--out", str(run),
-                 "--no-progress", "--set", "num_envs=8", "--set", "learning_starts=400", "--set", "batch_size=64",
+                 "--no-progress", "--set", "n_envs=8", "--set", "learning_starts=400", "--set", "batch_size=64",
                  "--set", "eval_episodes=8", "--set", "tensorboard=false"]) == 0
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["agent"] == "maddpg" and set(summary["agent_mean_returns"]) == {"agent_0", "agent_1", "agent_2"}
+    assert summary["agent"] == "maddpg" and set(summary["eval"]["agent_mean_returns"]) == {"agent_0", "agent_1",
+                                                                                              "agent_2"}
     capsys.readouterr()
     assert main(["evaluate", str(run), "--episodes", "6", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -163,19 +176,20 @@ def test_cli_train_and_evaluate(tmp_path, capsys) -> None:
     assert main(["evaluate", str(run), "--env", "mpe2/simple_spread_v3", "--episodes", "2"]) == 0  # same settings
     spread = ["train", "particles/simple_spread_v3", "--agent", "maddpg", "--env-kw"]
     for argv, message in (
-            (["train", "particles/simple_spread_v3", "--agent", "dqn"], "train it with --agent maddpg"),
-            (["evaluate", "baseline:greedy-spread", "--env", "particles/simple_tag_v3"], "plays simple_spread_v3"),
-            (["train", "particles/nope_v1", "--agent", "maddpg"], "unknown"),
+            (["train", "particles/simple_spread_v3", "--agent", "dqn"], "(a parallel env); agents for it: maddpg"),
+            (["evaluate", "baseline:greedy-spread", "--env", "particles/simple_tag_v3"],
+             "no baseline 'greedy-spread' for particles/simple_tag_v3; valid choices: random, noop, chase-tag"),
+            (["train", "particles/nope_v1", "--agent", "maddpg"], "unknown environment 'particles/nope_v1'"),
             ([*spread, "local_ratio=abc"], "local_ratio is a proportion"),
             ([*spread, "continuous_actions=maybe"], "continuous_actions must be true or false"),
             ([*spread, "render_mode=rgb_array"], "unknown keyword 'render_mode' for simple_spread_v3; valid: N,"),
             (["train", "mpe2/simple_spread_v3", "--agent", "maddpg", "--env-kw", "num_agent_neighbors=0"],
-             "mpe2/simple_spread_v3 rejected --env-kw"),
-            (["evaluate", "baseline:greedy-spread"], "plays multi-agent envs"),
+             "mpe2/simple_spread_v3 rejected {'num_agent_neighbors': 0}: num_agent_neighbors must be"),
+            (["evaluate", "baseline:greedy-spread"], "evaluating a baseline needs --env ENV_ID"),
             (["evaluate", "baseline:chase-tag", "--env", "particles/simple_tag_v3", "--env-kw", "num_agent_neighbors=1"],
              "chase-tag reads the default, fully observed layout"),
             (["evaluate", str(run), "--env-kw", "continuous_actions=true"], "the run acts in [Discrete(5)"),
-            (["evaluate", str(run), "--env", "CartPole-v1"], "a maddpg run acts in multi-agent envs")):
+            (["evaluate", str(run), "--env", "CartPole-v1"], "maddpg does not train on CartPole-v1 (a single env)")):
         capsys.readouterr()
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
@@ -200,20 +214,23 @@ def test_evaluation_during_training_leaves_training_unchanged(tmp_path) -> None:
     quiet = _agent("particles/simple_spread_v3", batch_size=64)
     quiet.learn(2400, progress_bar=False)
     evaluated = _agent("particles/simple_spread_v3", batch_size=64, eval_freq=800)
-    evaluated.learn(2400, tmp_path, progress_bar=False)
-    assert evaluated.best["step"] is not None and (tmp_path / "best" / "agent.pt").exists()
+    summary = evaluated.learn(2400, run_dir=tmp_path, progress_bar=False)
+    assert summary["best_at"] in (800, 1600, 2400) and (tmp_path / "best" / "agent.pt").exists()
     for p, q in zip(quiet.actors.parameters(), evaluated.actors.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
 def test_training_without_eval_envs_saves_the_run_and_skips_evaluation(tmp_path) -> None:
-    config = MADDPGConfig(**(SMALL | {"learning_starts": 400, "update_every": 10}))
-    agent = MADDPG(make_multiagent("particles/simple_v3", config.num_envs), config, 0, "particles/simple_v3", {})
-    summary = agent.learn(480, tmp_path, progress_bar=False)
-    assert summary["updates"] == 9 and "mean_return" not in summary  # at 400, 410, ..., 480
-    assert (tmp_path / "checkpoint" / "agent.pt").is_file()
-    with pytest.raises(ValueError, match="eval_freq=100 needs eval_envs"):
+    config = MADDPGConfig(**(SMALL | {"learning_starts": 400, "train_freq": 10}))
+    agent = MADDPG(make_multiagent("particles/simple_v3", config.n_envs), config, 0, "particles/simple_v3", {})
+    summary = agent.learn(480, run_dir=tmp_path, progress_bar=False)
+    assert agent.num_updates == 9  # at 400, 410, ..., 480
+    assert summary["eval"] == {} and summary["score"] is None and summary["best_score"] is None
+    assert (tmp_path / "checkpoint" / "agent.pt").is_file() and not (tmp_path / "best").exists()
+    with pytest.raises(ConfigError, match="eval_freq=100 needs eval_envs"):
         MADDPG(make_multiagent("particles/simple_v3", 2), dataclasses.replace(config, eval_freq=100), 0).learn(10)
+    with pytest.raises(ConfigError, match="ends before the first update at 400"):  # a budget that cannot train
+        MADDPG(make_multiagent("particles/simple_v3", 2), config, 0).learn(399)
 
 
 def _member(nets, i: int, x: torch.Tensor) -> torch.Tensor:
@@ -234,7 +251,7 @@ def test_one_update_matches_a_per_agent_reference(continuous: bool, centralized:
     entries; then Polyak averaging with τ. SGD (lr 0.1, no clipping) makes the parameter change -0.1 × gradient,
     so every gradient is checked; speaker_listener pads observations (3 vs 11) and actions (3 vs 5)."""
     env_kwargs = {"continuous_actions": True} if continuous else {}
-    config = MADDPGConfig(**(SMALL | dict(num_envs=2, gamma=0.9, tau=0.3, max_grad_norm=0.0, actor_regularization=0.5,
+    config = MADDPGConfig(**(SMALL | dict(n_envs=2, gamma=0.9, tau=0.3, max_grad_norm=0.0, actor_regularization=0.5,
                                           gumbel_temperature=0.7, centralized_critic=centralized, batch_size=16)))
     agent = MADDPG(make_multiagent("particles/simple_speaker_listener_v4", 2, **env_kwargs), config, 0)
     n, batch, width, k = 2, 16, 11, 5
@@ -313,7 +330,8 @@ def test_one_update_matches_a_per_agent_reference(continuous: bool, centralized:
 def test_collected_transitions_keep_the_final_observation_of_truncated_episodes() -> None:
     """At a truncation the buffer's next observation is the episode's last one (info["final_obs"]), not the reset
     observation the env returns; truncation is not termination; the episode's return is recorded."""
-    config = MADDPGConfig(**(SMALL | dict(num_envs=2, learning_starts=10_000, batch_size=8)))
+    # the budget must reach the first update: one, after the 12 transitions this test looks at
+    config = MADDPGConfig(**(SMALL | dict(n_envs=2, learning_starts=12, train_freq=12, batch_size=8)))
     envs = make_multiagent("particles/simple_spread_v3", 2, max_cycles=3)
     agent = MADDPG(envs, config, 0)
     steps, taken, step = [], [], envs.step
