@@ -84,7 +84,6 @@ class HDPOConfig(RunConfig):
     cuda_graph: bool = False
 
     def validate(self) -> None:
-        super().validate()
         _check(self.learning_rate > 0, "learning_rate must be > 0")
         _check(1 <= self.batch_size, "batch_size must be >= 1")
         _check(self.train_scenarios >= 1 and self.dev_scenarios >= 1 and self.test_scenarios >= 1,
@@ -102,6 +101,7 @@ class HDPOConfig(RunConfig):
         check_network(self.net_arch, self.activation)
         _check(not (self.cuda_graph and self.compile), "cuda_graph and compile are alternatives: choose one")
         _check(not self.cuda_graph or self.device.startswith("cuda"), "cuda_graph needs device cuda, not cpu")
+        super().validate()  # the device check last: on a machine without CUDA the settings' own errors come first
 
 
 class CUDAGraphGradient:

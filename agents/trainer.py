@@ -115,16 +115,17 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                 progress.update(task, completed=now, rate=f"{rate:,.0f} {agent.unit}/s")
                 interrupt.stop_if_requested(lambda: save_checkpoint(agent, run_dir, {**state, "wall_time": wall()}),
                                             run_dir)
-            if evaluated_at != agent.progress:  # the last iteration's evaluation is the final one
+            final_evaluation = evaluated_at != agent.progress  # else the last iteration's evaluation is the final one
+            if final_evaluation:
                 eval_result = run_eval()
                 progress.update(task, eval=_eval_text(agent, best, eval_result))
-            if stop_reason is not None:
+            if stop_reason is not None and progress_bar:
                 progress.console.print(f"stopped at {agent.progress:,}/{total:,} {agent.unit}: {stop_reason}")
         state.update(wall_time=wall(), finished=True)
         if run_dir is not None:  # before final_report, which may load the best weights
             save_checkpoint(agent, run_dir, state)
-            if eval_result:
-                logger.log(agent.progress, _prefixed("eval", eval_result))
+            if final_evaluation and eval_result:
+                logger.log(agent.progress, {**_prefixed("eval", eval_result), "time/seconds": state["wall_time"]})
         summary = _summary(agent, total, state, eval_result, stop_reason)
         summary["extras"] = agent.final_report()
         if pretrained is not None:

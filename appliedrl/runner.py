@@ -9,6 +9,7 @@ the problem and the valid choices.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from appliedrl.agents.trainer import RunExistsError, train
 from appliedrl.agents.vec_env import UnknownEnvError, check_env_id
 from appliedrl.domains.recipes import recipe_for
 from appliedrl.domains.registry import Baseline, baselines_for, domain_of, spec_of
-from appliedrl.envs import EnvSpec
+from appliedrl.envs import EnvSpec, env_specs
 
 RUN_FILE = "config.yaml"
 BUDGET_KEY = "budget"  # a recipe's training budget, in the agent's unit (not a config key)
@@ -246,16 +247,22 @@ def _baseline(name: str, env_id: str) -> Baseline:
 
 
 def _policy_file(path: Path, best: bool) -> Path:
-    """The saved policy a run folder holds: its final checkpoint, or its best evaluated policy with `best`."""
+    """The saved policy a run folder holds: its final checkpoint, or its best evaluated policy with `best`; a
+    folder holding agent.pt itself (RUN/best) or a file is taken as it is."""
     if not path.is_dir():
         if best:
             raise RunError("--best needs a run folder, not a file")
         return path
-    chosen = path / "best" / CHECKPOINT_FILE if best else checkpoint_path(path)
-    if not chosen.is_file():
-        what = "a best policy (best/: the run made no evaluation)" if best else "a checkpoint"
-        raise RunError(f"{path} holds no {what}; give a run folder, a saved agent file or baseline:NAME")
-    return chosen
+    if best:
+        chosen = path / "best" / CHECKPOINT_FILE
+        if not chosen.is_file():
+            raise RunError(f"{path} holds no best policy (best/: the run made no evaluation)")
+        return chosen
+    for chosen in (checkpoint_path(path), path / CHECKPOINT_FILE):
+        if chosen.is_file():
+            return chosen
+    raise RunError(f"{path} holds no saved agent (checkpoint/{CHECKPOINT_FILE} or {CHECKPOINT_FILE}); give a run "
+                   f"folder, a saved agent file or baseline:NAME")
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -285,10 +292,16 @@ def _check_same_agents(policy: Any, envs: Any, env_id: str) -> None:
 
 
 def _check_env(env_id: str) -> None:
+    """Raise RunError for an id neither Gymnasium nor appliedrl knows, naming close ones of both."""
+    import gymnasium as gym
+
     try:
         check_env_id(env_id)
-    except UnknownEnvError as error:
-        raise RunError(str(error)) from None
+    except UnknownEnvError:
+        close = difflib.get_close_matches(env_id, [*gym.registry, *env_specs()], n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise RunError(f"unknown environment {env_id!r}{hint} (`appliedrl list` shows appliedrl's; any registered "
+                       f"Gymnasium id works)") from None
 
 
 def _constructing(make: Any, env_id: str, env_kwargs: dict[str, Any]) -> Any:

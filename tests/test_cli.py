@@ -45,6 +45,8 @@ def test_train_then_evaluate_end_to_end(tmp_path, capsys):
     assert code == 0 and "mean return" in out and f"policy: {run}/checkpoint/agent.pt" in out
     code, out, _ = run_cli(["evaluate", str(run), "--episodes", "2", "--best"], capsys)
     assert code == 0 and f"policy: {run}/best/agent.pt" in out
+    code, out, _ = run_cli(["evaluate", str(run / "best"), "--episodes", "2"], capsys)
+    assert code == 0 and f"policy: {run}/best/agent.pt" in out
 
 
 def test_resume_continues_to_the_recorded_budget(tmp_path, capsys):
