@@ -43,13 +43,15 @@ class EvalResult:
             return (self.mean, self.mean)
         from scipy import stats
 
-        half = stats.t.ppf(0.5 + level / 2, n - 1) * self.std / math.sqrt(n)
+        half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * self.std / math.sqrt(n)
         return (self.mean - half, self.mean + half)
 
     def to_dict(self, with_ci: bool = True) -> dict[str, Any]:
-        """Summary statistics; the CI needs scipy, which is slow to import, so training summaries skip it."""
+        """Summary statistics as plain Python numbers; the CI needs scipy, which is slow to import, so training
+        summaries skip it."""
         out = {"mean_return": self.mean, "std_return": self.std, "episodes": len(self.returns),
-               "mean_length": float(self.lengths.mean()), **self.metrics}
+               "mean_length": float(self.lengths.mean()),
+               **{key: float(value) for key, value in self.metrics.items()}}
         if with_ci:
             out["ci95_low"], out["ci95_high"] = self.confidence_interval()
         return out

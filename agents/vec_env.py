@@ -14,6 +14,7 @@ import difflib
 import functools
 import multiprocessing
 import signal
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -55,6 +56,7 @@ def make_vec_env(env_id: str, n_envs: int, vectorization: str = "auto", env_kwar
     "sync"; "sync" and "async" wrap single envs (async: one subprocess each) with SAME_STEP autoreset.
     """
     check_env_id(env_id)
+    route_mujoco_messages(env_id)
     env_kwargs = env_kwargs or {}
     if vectorization == "auto":
         spec = gym.spec(env_id) if ":" not in env_id else None
@@ -75,7 +77,28 @@ def _make_ignoring_ctrl_c(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
     they, decides when to stop (it finishes the iteration, saves and closes them)."""
     if multiprocessing.parent_process() is not None:  # AsyncVectorEnv also calls this once in the main process
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    route_mujoco_messages(env_id)
     return gym.make(env_id, **env_kwargs)
+
+
+def route_mujoco_messages(env_id: str) -> None:
+    """For Gymnasium's MuJoCo envs, hand MuJoCo's warnings to Python's `warnings` module. MuJoCo's default handler
+    prints each one for every model compiled (every env copy) and appends it to MUJOCO_LOG.TXT in the working
+    folder; as Python warnings they show once per message, can be filtered, and leave no file behind."""
+    spec = gym.spec(env_id) if ":" not in env_id else None
+    if spec is None or not str(spec.entry_point).startswith("gymnasium.envs.mujoco"):
+        return
+    import mujoco
+
+    mujoco.set_mju_user_warning(_warn_from_mujoco)
+
+
+def _warn_from_mujoco(message: str) -> None:
+    # A deprecation in a model file (Gymnasium's half_cheetah.xml sets `settotalmass`, deprecated since MuJoCo
+    # 3.16) is for the file's authors, not for whoever trains on it: as a DeprecationWarning raised here, Python
+    # shows it only when asked (-W default, pytest), as it does other libraries' deprecations.
+    category = DeprecationWarning if "deprecated" in message else RuntimeWarning
+    warnings.warn(f"MuJoCo: {message.strip()}", category)
 
 
 def autoreset_mode(envs: VectorEnv) -> AutoresetMode:

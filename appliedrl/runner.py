@@ -22,7 +22,7 @@ from appliedrl.agents.config import ConfigError, config_to_dict, load_yaml, make
 from appliedrl.agents.evaluation import EvalResult, evaluate as evaluate_policy, evaluate_multiagent
 from appliedrl.agents.trainer import RunExistsError, train
 from appliedrl.agents.vec_env import UnknownEnvError, check_env_id
-from appliedrl.domains.recipes import recipe_for
+from appliedrl.domains.recipes import recipe_for, recipe_layers
 from appliedrl.domains.registry import Baseline, baselines_for, domain_of, spec_of
 from appliedrl.envs import EnvSpec, env_specs
 
@@ -80,7 +80,7 @@ def resolve(spec: RunSpec) -> tuple[type[Algorithm], Any, int, Path | None]:
     if spec.seed < 0:
         raise RunError(f"the seed must be >= 0, got {spec.seed}")
     recipe = recipe_for(cls.name, spec.env_id) if spec.use_recipe else None
-    layers = [load_yaml(recipe)] if recipe else []
+    layers = recipe_layers(cls.name, spec.env_id, spec.env_kwargs) if recipe else []
     if spec.config_file:
         layers.append(load_yaml(spec.config_file))
     layers.append(dict(spec.overrides))

@@ -4,10 +4,10 @@
     python benchmarks/inventory_tables.py --setting one_store_backlogged --lead-times 1 4 10 20 --minutes 3
     python benchmarks/inventory_tables.py --setting serial --minutes 3
 
-Each instance trains HDPO with the tuned settings of TUNED for that setting (on top of the HDPO defaults, the
-reference's sizes; `--untuned` leaves them out) plus `--set` overrides, for the setting's budget of EPOCHS (or
-`--epochs`) capped at `--minutes` of training, and reports the best-dev policy's test cost and its gap to the
-optimum.
+Each instance trains HDPO with the tuned settings and budget of the recipe for that setting
+(domains/recipes/hdpo.appliedrl__Inventory-v0.yaml, on top of the HDPO defaults, the reference's sizes; `--untuned`
+leaves them out, with HDPO's default budget of 20,000 epochs) plus `--set` overrides, capped at `--minutes` of
+training, and reports the best-dev policy's test cost and its gap to the optimum.
 """
 
 from __future__ import annotations
@@ -27,23 +27,8 @@ from appliedrl.agents import HDPOConfig
 from appliedrl.agents.config import make_config, parse_assignments
 from appliedrl.domains.inventory import ENV_ID
 from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
-
-# Tuned on a 2-core CPU (docs/benchmarks.md). MLP: batches of 1,024 (32 gradient steps per epoch instead of 4),
-# gradient clipping (without it L = 1, p = 4 collapsed to a policy 185% above the optimum in the first epoch), a
-# cosine schedule over the budget of EPOCHS (set it to the epochs the time cap allows: the rate reaches its floor
-# there; 100 epochs, 3,200 steps, took 6-11 minutes on one shared core), a smaller dev set evaluated more often.
-# The backlogged and serial optima are base-stock policies, so HDPO fits just their levels (large learning rate,
-# same schedule).
-_LEVELS = {"learning_rate": 0.3, "min_learning_rate": 1e-3, "batch_size": 1024, "lr_schedule": "cosine",
-           "eval_freq": 2}
-TUNED: dict[str, dict] = {
-    "one_store_lost": {"batch_size": 1024, "max_grad_norm": 1.0, "lr_schedule": "cosine", "eval_freq": 5,
-                       "dev_scenarios": 8192},
-    "one_store_backlogged": {"policy": "base_stock"} | _LEVELS,
-    "serial": {"policy": "echelon_base_stock"} | _LEVELS,
-}
-EPOCHS = {"one_store_lost": 100, "one_store_backlogged": 12, "serial": 12}  # the tuned budgets
-UNTUNED_EPOCHS = 20_000  # HDPO's default budget (appliedrl train): the time cap or early stopping ends it first
+from appliedrl.domains.recipes import recipe_layers
+from appliedrl.runner import BUDGET_KEY, DEFAULT_BUDGETS
 
 
 def main() -> None:
@@ -53,17 +38,18 @@ def main() -> None:
     parser.add_argument("--lead-times", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--shortage-costs", type=float, nargs="+", default=[4.0, 9.0, 19.0, 39.0])
     parser.add_argument("--minutes", type=float, default=10.0, help="training cap per instance")
-    parser.add_argument("--epochs", type=int, help="budget per instance (default: the setting's in EPOCHS, or "
-                                                   f"{UNTUNED_EPOCHS:,} with --untuned)")
+    parser.add_argument("--epochs", type=int, help="budget per instance (default: the recipe's, or "
+                                                   f"{DEFAULT_BUDGETS['epochs']:,} with --untuned)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", help="HDPO config override, e.g. --set device=cuda")
-    parser.add_argument("--untuned", action="store_true", help="plain HDPO defaults instead of TUNED[setting]")
+    parser.add_argument("--untuned", action="store_true", help="plain HDPO defaults instead of the setting's recipe")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
-    tuned = {} if args.untuned else TUNED[args.setting]
-    epochs = args.epochs or (UNTUNED_EPOCHS if args.untuned else EPOCHS[args.setting])
-    overrides = tuned | {"max_seconds": 60 * args.minutes, "tensorboard": False} | parse_assignments(args.set)
-    config = make_config(HDPOConfig, overrides, agent="hdpo")
+    tuned = [] if args.untuned else recipe_layers("hdpo", ENV_ID, {"setting": args.setting})
+    budgets = [layer.pop(BUDGET_KEY) for layer in tuned if BUDGET_KEY in layer]
+    epochs = args.epochs or (budgets[-1] if budgets else DEFAULT_BUDGETS["epochs"])
+    overrides = {"max_seconds": 60 * args.minutes, "tensorboard": False} | parse_assignments(args.set)
+    config = make_config(HDPOConfig, *tuned, overrides, agent="hdpo")
     rows = []
     for lead_time in args.lead_times:
         for shortage_cost in args.shortage_costs:
@@ -79,8 +65,8 @@ def main() -> None:
                    "seconds": round(time.perf_counter() - start, 1)}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print(f"\n{args.setting}, HDPO policy {config.policy}, settings {overrides}, budget {epochs} epochs, "
-          f"seed {args.seed}, cap {args.minutes} min/instance; "
+    print(f"\n{args.setting}, HDPO policy {config.policy}, settings {tuned} then {overrides}, budget {epochs} "
+          f"epochs, seed {args.seed}, cap {args.minutes} min/instance; "
           f"{platform.processor() or platform.machine()}, {config.device}, {date.today()}")
     print("| L | p | test cost | optimum | gap % | epochs | seconds |\n|---|---|---|---|---|---|---|")
     for r in rows:

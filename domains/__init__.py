@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliedrl.domains.baselines import RandomPolicy
-from appliedrl.domains.recipes import recipe_for
+from appliedrl.domains.recipes import recipe_for, recipe_layers
 from appliedrl.domains.registry import Baseline, Domain, Metric, Setting, baselines_for, domain_of, domains
 
 
@@ -22,4 +22,4 @@ def make_baseline(name: str, env: Any, seed: int = 0) -> Any:
 
 
 __all__ = ["Baseline", "Domain", "Metric", "RandomPolicy", "Setting", "baselines_for", "domain_of", "domains",
-           "make_baseline", "recipe_for"]
+           "make_baseline", "recipe_for", "recipe_layers"]

@@ -3,7 +3,9 @@ import torch
 
 from appliedrl.agents import AGENTS, ConfigError, DQNConfig, PPOConfig
 from appliedrl.agents.config import load_yaml, make_config, parse_assignments
-from appliedrl.domains.recipes import RECIPE_DIR, recipe_for
+from appliedrl.domains import recipes
+from appliedrl.domains.recipes import RECIPE_DIR, recipe_for, recipe_layers
+from appliedrl.envs.inventory import SETTINGS
 
 
 def test_layers_override_in_order_and_coerce_types():
@@ -55,9 +57,12 @@ def test_missing_or_malformed_file(tmp_path):
 @pytest.mark.parametrize("recipe", sorted(RECIPE_DIR.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_recipe_is_a_valid_config_of_its_agent(recipe):
     agent_name, env_id = recipe.stem.split(".", 1)
+    env_id = env_id.replace("__", "/")
     cls = AGENTS[agent_name]
-    make_config(cls.Config, load_yaml(recipe), agent=agent_name)  # unknown keys or bad values raise
-    assert recipe_for(agent_name, env_id.replace("__", "/")) == recipe
+    make_config(cls.Config, *recipe_layers(agent_name, env_id), agent=agent_name)  # unknown keys or bad values raise
+    for setting in load_yaml(recipe).get("settings", {}):
+        make_config(cls.Config, *recipe_layers(agent_name, env_id, {"setting": setting}), agent=agent_name)
+    assert recipe_for(agent_name, env_id) == recipe
     assert recipe.read_text().startswith("#"), "a recipe's first line says where its values came from"
 
 
@@ -66,3 +71,34 @@ def test_cuda_without_a_gpu_says_so():
     with pytest.raises(ConfigError, match="torch sees no CUDA device; valid choices here: cpu"):
         make_config(PPOConfig, {"device": "cuda"})
 
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_hdpo_inventory_recipe_gives_a_valid_config_for_every_setting(setting):
+    config = make_config(AGENTS["hdpo"].Config, *recipe_layers("hdpo", "appliedrl/Inventory-v0", {"setting": setting}),
+                         agent="hdpo")
+    section = load_yaml(recipe_for("hdpo", "appliedrl/Inventory-v0"))["settings"].get(setting, {})
+    assert all(getattr(config, key) == value for key, value in section.items())
+
+
+def test_hdpo_inventory_recipe_names_only_real_settings():
+    """recipe_layers ignores a section whose setting does not exist, so a misspelt one would go unnoticed."""
+    assert set(load_yaml(recipe_for("hdpo", "appliedrl/Inventory-v0"))["settings"]) <= set(SETTINGS)
+
+
+def test_recipe_layers_top_level_then_the_setting_default_or_given(tmp_path, monkeypatch):
+    monkeypatch.setattr(recipes, "RECIPE_DIR", tmp_path)
+    (tmp_path / "hdpo.appliedrl__Inventory-v0.yaml").write_text(
+        "# test\nbatch_size: 512\nsettings:\n  one_store_lost: {batch_size: 1024}\n  serial: {budget: 3}\n")
+    env_id = "appliedrl/Inventory-v0"
+    assert recipe_layers("hdpo", env_id) == [{"batch_size": 512}, {"batch_size": 1024}]  # the env's default setting
+    assert recipe_layers("hdpo", env_id, {"setting": "serial"}) == [{"batch_size": 512}, {"budget": 3}]
+    assert recipe_layers("hdpo", env_id, {"setting": "one_warehouse"}) == [{"batch_size": 512}]
+    assert recipe_layers("ppo", env_id) == []
+
+
+def test_a_malformed_settings_section_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(recipes, "RECIPE_DIR", tmp_path)
+    (tmp_path / "hdpo.appliedrl__Inventory-v0.yaml").write_text("settings:\n  serial: 3\n")
+    with pytest.raises(ConfigError, match="'settings' must map each setting to a mapping of config keys"):
+        recipe_layers("hdpo", "appliedrl/Inventory-v0")

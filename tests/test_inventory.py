@@ -291,11 +291,28 @@ def test_env_steps_in_lockstep_with_the_simulator_and_reports_the_average_after_
     ({"max_order": "lots"}, "max_order='lots' is invalid"),
     ({"periods": 2.5}, "periods=2.5 is invalid: must be an integer"),
     ({"problem_seed": -1}, "problem_seed=-1 is invalid"),
-    ({"reorder_point": 3}, "unknown parameter 'reorder_point' for appliedrl/Inventory-v0; valid: setting, lead_time"),
+    ({"render_mode": "ansi"}, "render_mode='ansi' is invalid; valid: None, rgb_array"),
 ])
 def test_invalid_parameters_say_which_and_why(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         gym.make("appliedrl/Inventory-v0", **kwargs)
+
+
+def test_unknown_parameter_is_a_type_error_naming_the_valid_ones():
+    message = "unexpected keyword argument 'reorder_point' for appliedrl/Inventory-v0; valid: setting, lead_time"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        gym.make("appliedrl/Inventory-v0", reorder_point=3)
+
+
+def test_rgb_array_draws_stock_on_hand_and_on_the_way():
+    env = gym.make("appliedrl/Inventory-v0", render_mode="rgb_array", lead_time=2)
+    obs, _ = env.reset(seed=0)
+    image = env.render()
+    assert image.shape == (96, 36, 3) and image.dtype == np.uint8
+    scale = 2 * env.unwrapped.max_order
+    for column, level in ((6, obs[0]), (18, obs[1])):  # the middle of the on-hand bar, of the on-the-way bar
+        drawn = int((image[:, column] != 255).any(axis=-1).sum())
+        assert drawn == round(96 * min(max(level, 0) / scale, 1))
 
 
 def test_ppo_trains_on_the_native_vector_env(tiny_ppo_config):

@@ -8,7 +8,6 @@ import importlib
 import numpy as np
 import pytest
 import torch
-from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from appliedrl.envs.particles import SCENARIOS, ParticleWorlds
 
@@ -86,18 +85,6 @@ def test_lockstep_with_mpe2_options(name: str, kwargs: dict) -> None:
                 np.testing.assert_allclose(obs_ours[a], obs_ref[a], atol=1e-6)
                 assert rew_ours[a] == pytest.approx(rew_ref[a], abs=1e-6)
             assert term_ours == term_ref
-
-
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_pettingzoo_api(name: str) -> None:
-    module = importlib.import_module(f"appliedrl.envs.particles.{name}")
-    for continuous in (False, True):
-        parallel_api_test(module.parallel_env(continuous_actions=continuous), num_cycles=60)
-        parallel_seed_test(lambda: module.parallel_env(continuous_actions=continuous))
-    env = module.parallel_env(render_mode="rgb_array")
-    env.reset(seed=0)
-    image = env.render()
-    assert image.shape == (700, 700, 3) and image.dtype == np.uint8 and (image < 255).any()
 
 
 @pytest.mark.parametrize("continuous", [False, True])

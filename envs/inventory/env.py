@@ -6,7 +6,8 @@ k + 1 periods from now), flat, float32. Action: order quantities per node, Box(0
 MultiDiscrete otherwise). Reward: minus the
 period's cost per store. Episodes last `periods` periods and end by truncation (the problem has no terminal
 state). At the end of an episode `info["episode_metrics"]["average_cost"]` holds the average cost per period per
-store after the first `ignore_periods`, the figure the literature reports.
+store after the first `ignore_periods`, the figure the literature reports. `render_mode="rgb_array"` draws, per
+node, its on-hand stock (blue) and its stock on the way (orange) as bars.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from appliedrl.envs.inventory.problem import InventoryProblem, is_integer, make_
 from appliedrl.envs.inventory.simulator import InventorySimulator
 
 
-ENV_OPTIONS = ("periods", "ignore_periods", "max_order", "order_levels", "problem_seed")  # not make_problem's
+ENV_OPTIONS = ("periods", "ignore_periods", "max_order", "order_levels", "problem_seed",
+               "render_mode")  # not make_problem's
+RENDER_MODES, RENDER_FPS = ["rgb_array"], 4  # frames per second: one period each
+FRAME_HEIGHT, BAR_WIDTH = 96, 12  # pixels
+BAR_COLOURS = (np.array([31, 119, 180], np.uint8), np.array([255, 127, 14], np.uint8))  # on hand, on the way
 
 
 def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
@@ -36,7 +41,7 @@ def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100,
     valid = [name for name in inspect.signature(make_problem).parameters if name != "seed"]
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(f"unknown parameter {unknown[0]!r} for appliedrl/Inventory-v0; valid: "
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} for appliedrl/Inventory-v0; valid: "
                          f"{', '.join(valid + list(ENV_OPTIONS))}")
     for name, value in (("periods", periods), ("ignore_periods", ignore_periods), ("order_levels", order_levels),
                         ("problem_seed", problem_seed)):
@@ -48,6 +53,12 @@ def problem_from_env_kwargs(setting: str = "one_store_lost", periods: int = 100,
                                   or not np.isfinite(max_order)):
         raise ValueError(f"max_order={max_order!r} is invalid: must be a finite number > 0")
     return make_problem(setting, seed=problem_seed, **params)
+
+
+def _check_render_mode(render_mode: str | None) -> str | None:
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(f"render_mode={render_mode!r} is invalid; valid: None, {', '.join(RENDER_MODES)}")
+    return render_mode
 
 
 def _spaces(problem: InventoryProblem, max_order: float | None, order_levels: int) -> tuple[spaces.Box, spaces.Space, float]:
@@ -120,14 +131,28 @@ class _Episodes:
     def average_cost(self, i: int) -> float:
         return float(self.costs[i] / (self.periods - self.ignore))
 
+    def frame(self, i: int, scale: float) -> np.ndarray:
+        """Row i as an RGB image: per node a bar of on-hand stock and one of stock on the way, full height = scale
+        (a backlog draws no bar)."""
+        levels = zip(self.state.on_hand[i].tolist(), self.state.pipeline[i].sum(-1).tolist())
+        image = np.full((FRAME_HEIGHT, BAR_WIDTH * 3 * self.problem.n_nodes, 3), 255, np.uint8)
+        for node, bars in enumerate(levels):
+            for k, (level, colour) in enumerate(zip(bars, BAR_COLOURS)):
+                height = round(FRAME_HEIGHT * min(max(level, 0.0) / scale, 1.0))
+                left = BAR_WIDTH * (3 * node + k)
+                image[FRAME_HEIGHT - height:, left:left + BAR_WIDTH] = colour
+        return image
+
 
 class InventoryEnv(gym.Env):
     """One inventory network as a Gymnasium env; keyword arguments are those of `make_problem`."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": RENDER_FPS}
 
     def __init__(self, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
-                 max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0, **params: Any) -> None:
+                 max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0,
+                 render_mode: str | None = None, **params: Any) -> None:
+        self.render_mode = _check_render_mode(render_mode)
         self.problem = problem_from_env_kwargs(setting, periods, ignore_periods, max_order, order_levels,
                                                problem_seed, **params)
         self.observation_space, self.action_space, self.max_order = _spaces(self.problem, max_order, order_levels)
@@ -147,14 +172,19 @@ class InventoryEnv(gym.Env):
             info["episode_metrics"] = {"average_cost": self._episodes.average_cost(0)}
         return self._episodes.observation()[0], -cost, False, truncated, info
 
+    def render(self) -> np.ndarray | None:
+        return None if self.render_mode is None else self._episodes.frame(0, 2.0 * self.max_order)
+
 
 class InventoryVectorEnv(VectorEnv):
     """`num_envs` copies stepped as one batch by the simulator; SAME_STEP autoreset."""
 
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": RENDER_FPS, "autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, num_envs: int, setting: str = "one_store_lost", periods: int = 100, ignore_periods: int = 20,
-                 max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0, **params: Any) -> None:
+                 max_order: float | None = None, order_levels: int = 0, problem_seed: int = 0,
+                 render_mode: str | None = None, **params: Any) -> None:
+        self.render_mode = _check_render_mode(render_mode)
         self.num_envs = num_envs
         self.problem = problem_from_env_kwargs(setting, periods, ignore_periods, max_order, order_levels,
                                                problem_seed, **params)
@@ -186,3 +216,8 @@ class InventoryVectorEnv(VectorEnv):
                     "_final_info": truncated.copy()}
             self._episodes.reset(self.np_random, done)
         return self._episodes.observation(), -cost, terminated, truncated, info
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        if self.render_mode is None:
+            return None
+        return tuple(self._episodes.frame(i, 2.0 * self.max_order) for i in range(self.num_envs))

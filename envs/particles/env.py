@@ -182,16 +182,17 @@ def _flat_dim(space: spaces.Space) -> int:
 class ParticleParallelEnv(ParallelEnv):
     """One particle world as a PettingZoo ParallelEnv with mpe2's spaces, seeding, rewards and truncation."""
 
-    metadata = {"render_modes": ["rgb_array"], "is_parallelizable": True, "render_fps": 10}
+    metadata = {"render_modes": ["human", "rgb_array"], "is_parallelizable": True, "render_fps": 10}
 
     def __init__(self, scenario: str, max_cycles: int = 25, continuous_actions: bool = False,
                  render_mode: str | None = None, dynamic_rescaling: bool = True, **scenario_kwargs: Any) -> None:
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None, 'human' or 'rgb_array', got {render_mode!r}")
         self.worlds = ParticleWorlds(make_scenario(scenario, PARALLEL_ENV_KWARGS, **scenario_kwargs), 1, max_cycles,
                                      continuous_actions, dtype=torch.float64, autoreset=False)
         self.metadata = dict(self.metadata, name=scenario)
         self.render_mode, self.dynamic_rescaling = render_mode, dynamic_rescaling
+        self._window: Any = None  # the pygame window of render_mode="human", opened by the first render()
         self.possible_agents = list(self.worlds.agents)
         self.agents = list(self.possible_agents)
         self.observation_spaces = self.worlds.observation_spaces
@@ -245,6 +246,8 @@ class ParticleParallelEnv(ParallelEnv):
                {n: term for n in names}, {n: trunc for n in names}, {n: {} for n in names})
         if term or trunc:
             self.agents = []
+        if self.render_mode == "human":
+            self.render()
         return out
 
     def _batch(self, actions: dict[str, Any]) -> torch.Tensor:
@@ -268,12 +271,32 @@ class ParticleParallelEnv(ParallelEnv):
         return np.concatenate([self._last_obs[name] for name in self.possible_agents])
 
     def render(self) -> np.ndarray | None:
+        """The frame as an image ("rgb_array"), or shown in a pygame window at `render_fps` ("human")."""
         if self.render_mode is None:
             return None
-        return self.worlds.render(0, dynamic_rescaling=self.dynamic_rescaling)
+        image = self.worlds.render(0, dynamic_rescaling=self.dynamic_rescaling)
+        if self.render_mode == "rgb_array":
+            return image
+        try:
+            import pygame
+        except ImportError:
+            raise ImportError("render_mode='human' needs pygame: pip install pygame-ce") from None
+        if self._window is None:
+            pygame.display.init()
+            self._window = pygame.display.set_mode(image.shape[1::-1])
+            self._clock = pygame.time.Clock()
+        pygame.surfarray.blit_array(self._window, image.swapaxes(0, 1))
+        pygame.event.pump()  # keeps the window responsive
+        pygame.display.flip()
+        self._clock.tick(self.metadata["render_fps"])
+        return None
 
     def close(self) -> None:
-        pass
+        if self._window is not None:
+            import pygame
+
+            pygame.display.quit()
+            self._window = None
 
 
 def _is_integral(action: Any) -> bool:
