@@ -267,7 +267,7 @@ def test_one_update_matches_a_per_agent_reference(continuous: bool, centralized:
         actions[:, i, d:] = 0
     rewards = torch.randn(batch, n, generator=g)  # a different reward for each agent
     terminated = torch.arange(batch) % 3 == 0
-    fixed_batch = (obs, actions, rewards, next_obs, terminated)
+    fixed_batch = {"obs": obs, "actions": actions, "rewards": rewards, "next_obs": next_obs, "terminated": terminated}
     agent.buffer = type("FixedBatch", (), {"sample": lambda self, size, rng: fixed_batch})()
     with torch.no_grad():  # targets that differ from the online networks
         for p in [*agent.target_actors.parameters(), *agent.target_critics.parameters()]:
@@ -347,13 +347,13 @@ def test_collected_transitions_keep_the_final_observation_of_truncated_episodes(
     assert len(steps) == 6 and agent.buffer.size == 12
     for t, (next_obs, rewards, terminated, truncated, info) in enumerate(steps):
         expected = info["final_obs"] if t % 3 == 2 else next_obs
-        torch.testing.assert_close(agent.buffer.next_obs[2 * t: 2 * t + 2], expected, rtol=0, atol=0)
+        torch.testing.assert_close(agent.buffer.data["next_obs"][2 * t: 2 * t + 2], expected, rtol=0, atol=0)
         assert not terminated.any() and bool(truncated.all()) == (t % 3 == 2)
-        assert torch.equal(agent.buffer.actions[2 * t: 2 * t + 2], F.one_hot(taken[t], 5).float())
-        torch.testing.assert_close(agent.buffer.rewards[2 * t: 2 * t + 2], rewards.float(), rtol=0, atol=0)
+        assert torch.equal(agent.buffer.data["actions"][2 * t: 2 * t + 2], F.one_hot(taken[t], 5).float())
+        torch.testing.assert_close(agent.buffer.data["rewards"][2 * t: 2 * t + 2], rewards.float(), rtol=0, atol=0)
         if t:
-            torch.testing.assert_close(agent.buffer.obs[2 * t: 2 * t + 2], steps[t - 1][0], rtol=0, atol=0)
-    assert not agent.buffer.terminated[:12].any()
+            torch.testing.assert_close(agent.buffer.data["obs"][2 * t: 2 * t + 2], steps[t - 1][0], rtol=0, atol=0)
+    assert not agent.buffer.data["terminated"][:12].any()
     assert not torch.equal(steps[2][4]["final_obs"], steps[2][0])  # the env did reset: the test can tell them apart
     # each episode's reward summed, averaged over the agents: env 0 and env 1 of the first episode, then the second
     returns = [sum(s[1] for s in steps[3 * e: 3 * e + 3]).mean(-1).tolist() for e in range(2)]
