@@ -63,7 +63,7 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
         _check_run_dir(run_dir, resume, total, agent.unit)
         run_dir.mkdir(parents=True, exist_ok=True)
     agent.start(total)
-    state = {"wall_time": 0.0, "best": {"score": None, "at": None}, "finished": False}
+    state = {"wall_time": 0.0, "best": {"score": None, "at": None}}
     if resume:
         state.update(restore_checkpoint(agent, run_dir))
     best = state["best"]
@@ -112,7 +112,7 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                         stop_reason = stop_reason or "a callback stopped training"
                 if run_dir is not None and _crossed(before, now, config.checkpoint_freq) and now < total:
                     save_checkpoint(agent, run_dir, {**state, "wall_time": wall()})
-                progress.update(task, completed=now, rate=f"{rate:,.0f} {agent.unit}/s")
+                progress.update(task, completed=now, rate=f"{rate:,.{0 if rate >= 10 else 2}f} {agent.unit}/s")
                 interrupt.stop_if_requested(lambda: save_checkpoint(agent, run_dir, {**state, "wall_time": wall()}),
                                             run_dir)
             final_evaluation = evaluated_at != agent.progress  # else the last iteration's evaluation is the final one
@@ -121,7 +121,7 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                 progress.update(task, eval=_eval_text(agent, best, eval_result))
             if stop_reason is not None and progress_bar:
                 progress.console.print(f"stopped at {agent.progress:,}/{total:,} {agent.unit}: {stop_reason}")
-        state.update(wall_time=wall(), finished=True)
+        state["wall_time"] = wall()
         if run_dir is not None:  # before final_report, which may load the best weights
             save_checkpoint(agent, run_dir, state)
             if final_evaluation and eval_result:

@@ -1,11 +1,12 @@
 import pytest
 import torch
 
-from appliedrl.agents import AGENTS, ConfigError, DQNConfig, PPOConfig
+from appliedrl.agents import ConfigError, DQNConfig, PPOConfig
 from appliedrl.agents.config import load_yaml, make_config, parse_assignments
 from appliedrl.domains import recipes
 from appliedrl.domains.recipes import RECIPE_DIR, recipe_for, recipe_layers
 from appliedrl.envs.inventory import SETTINGS
+from appliedrl.runner import DEFAULT_BUDGETS, RunSpec, resolve
 
 
 def test_layers_override_in_order_and_coerce_types():
@@ -58,10 +59,9 @@ def test_missing_or_malformed_file(tmp_path):
 def test_every_recipe_is_a_valid_config_of_its_agent(recipe):
     agent_name, env_id = recipe.stem.split(".", 1)
     env_id = env_id.replace("__", "/")
-    cls = AGENTS[agent_name]
-    make_config(cls.Config, *recipe_layers(agent_name, env_id), agent=agent_name)  # unknown keys or bad values raise
+    resolve(RunSpec(env_id, agent_name))  # unknown keys or bad values raise
     for setting in load_yaml(recipe).get("settings", {}):
-        make_config(cls.Config, *recipe_layers(agent_name, env_id, {"setting": setting}), agent=agent_name)
+        resolve(RunSpec(env_id, agent_name, env_kwargs={"setting": setting}))
     assert recipe_for(agent_name, env_id) == recipe
     assert recipe.read_text().startswith("#"), "a recipe's first line says where its values came from"
 
@@ -75,10 +75,10 @@ def test_cuda_without_a_gpu_says_so():
 
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_hdpo_inventory_recipe_gives_a_valid_config_for_every_setting(setting):
-    config = make_config(AGENTS["hdpo"].Config, *recipe_layers("hdpo", "appliedrl/Inventory-v0", {"setting": setting}),
-                         agent="hdpo")
+    _, config, budget, _ = resolve(RunSpec("appliedrl/Inventory-v0", "hdpo", env_kwargs={"setting": setting}))
     section = load_yaml(recipe_for("hdpo", "appliedrl/Inventory-v0"))["settings"].get(setting, {})
-    assert all(getattr(config, key) == value for key, value in section.items())
+    assert budget == section.get("budget", DEFAULT_BUDGETS["epochs"])  # the recipe's budget, in epochs, if any
+    assert all(getattr(config, key) == value for key, value in section.items() if key != "budget")
 
 
 def test_hdpo_inventory_recipe_names_only_real_settings():
