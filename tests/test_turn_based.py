@@ -3,6 +3,7 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
+from pettingzoo import AECEnv
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.classic import connect_four_v3
 from pettingzoo.test import api_test
@@ -264,3 +265,94 @@ def test_reference_facts_random_and_one_ply_over_seat_rotated_games():
     rates = mirror.rates
     assert rates["win"].value + rates["draw"].value + rates["loss"].value == pytest.approx(1.0)
     assert rates["win"].low <= rates["loss"].value <= rates["win"].high  # the same player from both seats
+
+
+class Auction(AECEnv):
+    """A three-seat toy game: in turn each seat bids 0-2, gets its bid in points and gives the next seat 1 point
+    (a reward that arrives while that seat waits); the game ends after `rounds` rounds."""
+
+    metadata = {"render_modes": [], "name": "auction"}
+
+    def __init__(self, rounds: int = 2, render_mode=None) -> None:
+        super().__init__()
+        self.rounds, self.render_mode = rounds, render_mode
+        self.possible_agents = ["s0", "s1", "s2"]
+        space = gym.spaces.Dict({"observation": gym.spaces.Box(0, 100, (1,), np.float32),
+                                 "action_mask": gym.spaces.Box(0, 1, (3,), np.int8)})
+        self.observation_spaces = dict.fromkeys(self.possible_agents, space)
+        self.action_spaces = dict.fromkeys(self.possible_agents, gym.spaces.Discrete(3))
+
+    def observation_space(self, agent):
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent):
+        return self.action_spaces[agent]
+
+    def observe(self, agent):
+        return {"observation": np.array([self.moves], np.float32), "action_mask": np.ones(3, np.int8)}
+
+    def reset(self, seed=None, options=None):
+        self.agents = list(self.possible_agents)
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos = {agent: {} for agent in self.agents}
+        self.moves = 0
+        self.agent_selection = self.agents[0]
+
+    def step(self, action):
+        if self.terminations[self.agent_selection]:
+            return self._was_dead_step(action)
+        mover = self.agent_selection
+        following = self.agents[(self.agents.index(mover) + 1) % 3]
+        self._cumulative_rewards[mover] = 0.0
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self.rewards[mover] += float(action)
+        self.rewards[following] += 1.0
+        self.moves += 1
+        if self.moves == 3 * self.rounds:
+            self.terminations = dict.fromkeys(self.agents, True)
+        self.agent_selection = following
+        self._accumulate_rewards()
+
+
+def test_three_seats_get_waiting_rewards_and_ranks():
+    # One scripted opponent plays both other seats, taking its bids in order of play.
+    env = SingleSeatEnv(Auction, [Scripted([1, 2, 1, 2] + [2, 1, 2, 1])])
+    env.reset(seed=0)
+    # Seat s0 bids 0 twice; s2's gift arrives while s0 waits and comes with s0's next step (the last one ends it).
+    assert env.step(0)[1:3] == (1.0, False)
+    _, reward, terminated, _, info = env.step(0)
+    assert (reward, terminated) == (1.0, True)
+    assert env.returns == {"s0": 2.0, "s1": 1 + 1 + 2.0, "s2": 2 + 2 + 2.0}
+    assert info["episode_metrics"] == {"win": 0.0, "draw": 0.0, "loss": 1.0, "rank": 3.0}
+    # Seat s1 of the same deal: s0's gift before s1's first move comes with that move's reward.
+    env.reset()
+    assert env.learner == "s1"
+    assert env.step(2)[1:3] == (1 + 2 + 1.0, False)
+    _, reward, terminated, _, info = env.step(2)
+    assert (reward, terminated) == (2.0, True)
+    assert env.returns == {"s0": 2 + 2 + 2.0, "s1": 6.0, "s2": 1 + 1 + 2.0}  # s1 ties s0 for the best
+    assert info["episode_metrics"] == {"win": 0.0, "draw": 1.0, "loss": 0.0, "rank": 1.0}
+
+
+class Constant:
+    def __init__(self, action: int) -> None:
+        self.action = action
+
+    def predict(self, obs, mask=None, deterministic=True):
+        return np.full(np.shape(obs)[:-1], self.action)
+
+
+def test_matches_of_three_seats_report_ranks_with_intervals():
+    if "test/Auction-v0" not in gym.registry:
+        gym.register("test/Auction-v0", entry_point=lambda **kwargs: SingleSeatEnv(Auction, **kwargs))
+    spaces = Auction().observation_space("s0")["observation"], Auction().action_space("s0")
+    result = evaluate_matches(Constant(1), [RandomPolicy(*spaces, seed=0)], "test/Auction-v0", deals=60, seed=0)
+    assert result.episodes == 180 and result.seats == 3
+    ranks = np.array([result.rates[f"rank_{k}"].value for k in (1, 2, 3)])
+    assert ranks.sum() == pytest.approx(1.0) and (ranks > 0).all()
+    assert result.average_rank.value == pytest.approx(ranks @ [1, 2, 3])
+    assert result.average_rank.low < result.average_rank.value < result.average_rank.high
+    assert result.rates["win"].value + result.rates["draw"].value == pytest.approx(ranks[0])
