@@ -120,12 +120,14 @@ def test_a_seed_repeats_everything():
     def make():
         return gym.make(CONNECT_FOUR, opponents=["random", "one-ply", SELF])
 
-    first = _play(make(), 7, 6, np.random.default_rng(0))
-    again = _play(make(), 7, 6, np.random.default_rng(0))
+    first = _play(make(), 7, 12, np.random.default_rng(0))
+    again = _play(make(), 7, 12, np.random.default_rng(0))
     env = make()
-    _play(env, 99, 3, np.random.default_rng(1))
-    reseeded = _play(env, 7, 6, np.random.default_rng(0))  # the same env, seeded again mid-way
-    other = _play(make(), 8, 6, np.random.default_rng(0))
+    random_player = env.unwrapped.opponents[0]
+    _play(env, 7, 12, np.random.default_rng(0))
+    assert random_player.rng.random() != make().unwrapped.opponents[0].rng.random()  # it played: its stream moved
+    reseeded = _play(env, 7, 12, np.random.default_rng(0))  # the same env, seeded again
+    other = _play(make(), 8, 12, np.random.default_rng(0))
     for trace in (again, reseeded):
         assert len(trace) == len(first)
         for (o1, r1, m1), (o2, r2, m2) in zip(first, trace):
