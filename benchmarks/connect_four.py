@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -29,7 +30,7 @@ from appliedrl.agents.turn_based import Estimate, SelfPlay, evaluate_matches
 from appliedrl.domains.games import CONNECT_FOUR
 from appliedrl.domains.recipes import recipe_for
 
-OPPONENTS = ["self", "one-ply", "random"]  # the recipe's opponent pool (env keywords)
+OPPONENTS = ["self", "one-ply"]  # the recipe's opponent pool (env keywords)
 SELF_PLAY_EVERY = 5  # iterations between snapshots
 POOL_SIZE = 5  # snapshots kept for the "self" slots
 MATCH_SEED = 10_000  # match deals never reuse training or the trainer's evaluation seeds
@@ -57,8 +58,9 @@ def main() -> None:
                     eval_env_kwargs={"opponents": ["one-ply"]}, progress_bar=not args.no_progress)
     train_seconds = time.perf_counter() - start
 
-    results = {"command": "python benchmarks/connect_four.py " + " ".join(sys.argv[1:]), "machine": platform.processor()
-               or platform.machine(), "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+    results = {"command": "python benchmarks/connect_four.py " + " ".join(sys.argv[1:]),
+               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+               "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
                "opponents": args.opponents, "self_play_every": args.self_play_every, "pool_size": args.pool_size,
                "config": config.__dict__, "train_seconds": round(train_seconds, 1), "summary": summary}
     policies = {"final": agent, "best": PPO.load(args.run_dir / "best" / CHECKPOINT_FILE)}
