@@ -1,6 +1,6 @@
 """PPO by self-play on PettingZoo's connect four, then seat-rotated matches against random and one-ply.
 
-    nice -n 10 python benchmarks/connect_four.py --steps 1000000 --seed 0 --run-dir runs/connect_four_s0
+    nice -n 10 python benchmarks/connect_four.py --steps 800000 --seed 0 --run-dir runs/connect_four_s0
 
 Trains PPO with the recipe domains/recipes/ppo.pettingzoo__connect_four_v3.yaml (config keys) on the single-seat
 view with the opponent pool `--opponents` (env keywords, not config keys: "self" slots play frozen snapshots of
@@ -38,7 +38,7 @@ MATCH_SEED = 10_000  # match deals never reuse training or the trainer's evaluat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--steps", type=int, default=800_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--opponents", nargs="+", default=OPPONENTS)
