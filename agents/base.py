@@ -354,7 +354,8 @@ class Agent(Algorithm):
     def evaluate(self, seed: int) -> dict[str, float]:
         if self.env_id is None:  # built on a vector env object: no id to make evaluation envs from
             return {}
-        return evaluate(self, self.env_id, self.config.eval_episodes, seed, self.env_kwargs).to_dict(with_ci=False)
+        env_kwargs = self.env_kwargs | self.config.eval_env_kwargs
+        return evaluate(self, self.env_id, self.config.eval_episodes, seed, env_kwargs).to_dict(with_ci=False)
 
     def rollout_metrics(self) -> dict[str, float]:
         return {"rollout/ep_return_mean": float(np.mean(self.episode_returns))} if self.episode_returns else {}

@@ -54,10 +54,15 @@ class AgentConfig(RunConfig):
     # a domain network instead of the MLP, "package.module:Class" (see networks.build_network), and its keywords
     network: str | None = None
     network_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # env keywords for the trainer's evaluation episodes, over the training env's (e.g. a fixed opponent)
+    eval_env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # turn-based games whose opponents include "self": iterations between snapshots of the learner (SelfPlay)
+    self_play_every: int = 5
 
     def validate(self) -> None:
         super().validate()
         _check(self.n_envs >= 1, "n_envs must be >= 1")
+        _check(self.self_play_every >= 1, "self_play_every must be >= 1")
         _check(self.vectorization in VECTORIZATIONS, f"vectorization must be one of: {', '.join(VECTORIZATIONS)}")
         _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
 

@@ -27,6 +27,7 @@ class EvalResult:
     returns: np.ndarray
     lengths: np.ndarray
     metrics: dict[str, float]
+    metric_values: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # per episode, for CIs
 
     @property
     def mean(self) -> float:
@@ -89,7 +90,9 @@ def evaluate(policy: Policy, env_id: str, episodes: int = 10, seed: int = 0, env
                 running[i], lengths[i] = 0.0, 0
     finally:
         envs.close()
-    return EvalResult(np.array(returns), np.array(episode_lengths), _domain_metrics(finals))
+    values = _domain_metric_values(finals)
+    return EvalResult(np.array(returns), np.array(episode_lengths),
+                      {key: float(v.mean()) for key, v in values.items()}, values)
 
 
 def _final_info(step: VecStep, i: int) -> dict[str, Any]:
@@ -108,14 +111,15 @@ def _env_slice(stacked: dict[str, Any], i: int) -> dict[str, Any]:
     return out
 
 
-def _domain_metrics(finals: list[dict[str, Any]]) -> dict[str, float]:
+def _domain_metric_values(finals: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Each domain metric's value per episode (episodes without it are skipped)."""
     metrics: dict[str, list[float]] = {}
     for final in finals:
         if "is_success" in final:
             metrics.setdefault("success_rate", []).append(float(final["is_success"]))
         for key, value in (final.get("episode_metrics") or {}).items():
             metrics.setdefault(key, []).append(float(value))
-    return {key: float(np.mean(values)) for key, values in metrics.items()}
+    return {key: np.array(values) for key, values in metrics.items()}
 
 
 class MultiAgentPolicy(Protocol):
@@ -170,4 +174,4 @@ def evaluate_multiagent(policy: MultiAgentPolicy, envs: Any, episodes: int = 100
             running[e], steps[e] = 0.0, 0
     agent_returns = np.array([r for per_env in finished for r in per_env][:episodes])
     episode_lengths = np.array([n for per_env in lengths for n in per_env][:episodes])
-    return MultiAgentEvalResult(agent_returns.mean(1), episode_lengths, {}, agent_returns)
+    return MultiAgentEvalResult(agent_returns.mean(1), episode_lengths, {}, agent_returns=agent_returns)

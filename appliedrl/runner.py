@@ -21,6 +21,7 @@ from appliedrl.agents.checkpoint import CHECKPOINT_FILE, atomic_write_text, chec
 from appliedrl.agents.config import ConfigError, config_to_dict, load_yaml, make_config
 from appliedrl.agents.evaluation import EvalResult, evaluate as evaluate_policy, evaluate_multiagent
 from appliedrl.agents.trainer import RunExistsError, train
+from appliedrl.agents.turn_based import SELF, SelfPlay
 from appliedrl.agents.vec_env import UnknownEnvError, check_env_id
 from appliedrl.domains.recipes import recipe_for, recipe_layers
 from appliedrl.domains.registry import Baseline, baselines_for, domain_of, spec_of
@@ -143,12 +144,20 @@ def _train(agent: Algorithm, budget: int, run_dir: Path, progress_bar: bool, res
     if source is not None and not resume:
         demonstrator = load_policy(source, agent.env_id, agent.env_kwargs, agent.seed)[0]
     try:
-        return train(agent, budget, run_dir=run_dir, progress_bar=progress_bar, resume=resume,
-                     demonstrator=demonstrator)
+        return train(agent, budget, run_dir=run_dir, callbacks=_self_play(agent), progress_bar=progress_bar,
+                     resume=resume, demonstrator=demonstrator)
     except RunExistsError as error:
         raise RunError(str(error)) from None
     finally:
         agent.close()
+
+
+def _self_play(agent: Algorithm) -> list[SelfPlay]:
+    """The SelfPlay callback for a turn-based game whose opponents include "self" snapshots of the learner."""
+    if agent.env_id is None or spec_of(agent.env_id).kind != "aec":
+        return []
+    opponents = agent.env_kwargs.get("opponents", ())
+    return [SelfPlay(agent.config.self_play_every)] if SELF in opponents else []
 
 
 @dataclasses.dataclass

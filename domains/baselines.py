@@ -18,6 +18,10 @@ class RandomPolicy:
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space, seed: int = 0) -> None:
         self.observation_space, self.action_space, self.seed = observation_space, action_space, seed
+        self.seed_actions(seed)
+
+    def seed_actions(self, seed: int) -> None:
+        """Restart the random stream (as `evaluate` and a seeded reset of a single-seat game do)."""
         self.rng = np.random.default_rng(seed)
 
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:

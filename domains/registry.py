@@ -11,8 +11,14 @@ import dataclasses
 import functools
 import importlib
 import pkgutil
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
+import gymnasium as gym
+from pettingzoo import AECEnv
+
+from appliedrl.agents.evaluation import Policy
+from appliedrl.agents.turn_based import SELF, SingleSeatEnv, seat_spaces
 from appliedrl.domains.baselines import RandomPolicy
 from appliedrl.envs import EnvSpec, env_specs
 
@@ -69,9 +75,14 @@ class Domain:
         return [spec.id for spec in env_specs().values() if spec.domain == self.name]
 
 
+def _random_policy(env: Any, seed: int) -> RandomPolicy:
+    """Uniformly random legal actions; an AEC game's spaces are those its seats share."""
+    spaces = seat_spaces(env) if isinstance(env, AECEnv) else (env.observation_space, env.action_space)
+    return RandomPolicy(*spaces, seed)
+
+
 GENERIC = Domain("generic", "any registered Gymnasium environment", baselines=(
-    Baseline("random", lambda env, seed: RandomPolicy(env.observation_space, env.action_space, seed),
-             description="uniformly random legal actions"),))
+    Baseline("random", _random_policy, description="uniformly random legal actions"),))
 
 
 @functools.cache
@@ -105,3 +116,46 @@ def baselines_for(env_id: str) -> dict[str, Baseline]:
     own = [b for b in domain_of(env_id).baselines if b.serves(spec)]
     generic = [b for b in domains()[GENERIC.name].baselines if b.serves(spec)]
     return {b.name: b for b in generic + own}
+
+
+def single_seat_env(game: str, opponents: Sequence[str | Policy] = ("random",), pool_size: int = 5,
+                    render_mode: str | None = None, **game_kwargs: Any) -> SingleSeatEnv:
+    """The single-seat Gymnasium view of the declared AEC game `game` (registered under the same id).
+
+    Each opponent is a baseline serving the game (by name), "self" (frozen snapshots of the learner, see
+    SingleSeatEnv), a run folder or saved agent file, or a policy object.
+    """
+    spec = env_specs().get(game)
+    if spec is None or spec.kind != "aec":
+        games = [s.id for s in env_specs().values() if s.kind == "aec"]
+        raise ValueError(f"{game!r} is not a declared turn-based (aec) game; valid choices: {', '.join(games)}")
+    make_game = functools.partial(spec.load(), **game_kwargs)
+    baselines = baselines_for(game)
+    resolved: list[str | Policy] = []
+    for index, opponent in enumerate(opponents):
+        if not isinstance(opponent, str) or opponent == SELF:
+            resolved.append(opponent)
+        elif opponent in baselines:
+            resolved.append(baselines[opponent].make(make_game(), index))
+        elif Path(opponent).exists():
+            resolved.append(_load_agent(opponent))
+        else:
+            raise ValueError(f"unknown opponent {opponent!r} for {game}; valid choices: "
+                             f"{', '.join(sorted(baselines))}, {SELF}, or a run folder or saved agent file")
+    return SingleSeatEnv(make_game, resolved, pool_size, render_mode)
+
+
+def _load_agent(path: str) -> Any:
+    """A saved agent or a run's agent, loaded with the agent class named in the file."""
+    from appliedrl.agents import AGENTS
+    from appliedrl.agents.checkpoint import load_file
+
+    return AGENTS[load_file(Path(path))["agent"]].load(path)
+
+
+def register_single_seat_views() -> None:
+    """Register every declared AEC game's single-seat view with Gymnasium under the game's id; idempotent."""
+    for spec in env_specs().values():
+        if spec.kind == "aec" and spec.id not in gym.registry:
+            gym.register(id=spec.id, entry_point="appliedrl.domains.registry:single_seat_env",
+                         kwargs={"game": spec.id})

@@ -16,7 +16,8 @@ from typing import Any
 import gymnasium as gym
 
 # single: a Gymnasium env; parallel: a batched multi-agent env (appliedrl.envs.multiagent's interface);
-# aec: a turn-based PettingZoo AEC game, trained one seat at a time through its single-seat Gymnasium view.
+# aec: a turn-based PettingZoo AEC game, trained one seat at a time through its single-seat Gymnasium view
+# (registered under the same id by appliedrl.domains.registry.register_single_seat_views).
 KINDS = ("single", "parallel", "aec")
 
 
@@ -30,8 +31,6 @@ class EnvSpec:
     entry_point: str  # single: the Gymnasium env class; parallel: a maker (env_id, num_envs, device, **kw); aec: env()
     vector_entry_point: str | None = None  # single: a native batched Gymnasium vector env
     max_episode_steps: int | None = None
-    # aec: the Gymnasium env class of one seat against opponents, registered under `id`
-    single_seat_entry_point: str | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -67,9 +66,8 @@ def env_specs() -> dict[str, EnvSpec]:
 
 
 def register_envs() -> None:
-    """Register the Gymnasium-facing environments (single kind, and aec games' single-seat views); idempotent."""
+    """Register the single-agent environments with Gymnasium; idempotent."""
     for spec in env_specs().values():
-        entry_point = spec.entry_point if spec.kind == "single" else spec.single_seat_entry_point
-        if entry_point is not None and spec.id not in gym.registry:
-            gym.register(id=spec.id, entry_point=entry_point, max_episode_steps=spec.max_episode_steps,
+        if spec.kind == "single" and spec.id not in gym.registry:
+            gym.register(id=spec.id, entry_point=spec.entry_point, max_episode_steps=spec.max_episode_steps,
                          vector_entry_point=spec.vector_entry_point)
