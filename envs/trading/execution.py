@@ -15,12 +15,18 @@ learns from its own fills: m of its last step with a trade (1 before the first t
 Action: the fraction of the remaining inventory to trade now; Discrete(`action_levels`) over the grid
 (a / (levels − 1))², finer at the small fractions slow schedules use, or with `continuous=True` a Box(0, 1).
 
-Reward, marked to market: r_k = d [n_k (S̃_k − S_{k−1}) + x_k (S_k − S_{k−1})] − λ σ²τ x_k², in units of
-`reward_scale` (the Almgren–Chriss optimum's E[IS] + λ Var[IS] at the average liquidity, in dollars). Summed over
-an episode (x_0 = X, x_N = 0): Σ_k r_k · reward_scale = −IS − λ σ²τ Σ_k x_k², with the implementation shortfall
-IS = d (X S_0 − Σ_k n_k S̃_k); for a static schedule the expectation is −(E[IS] + λ Var[IS]). At the end
-`info["episode_metrics"]` holds `implementation_shortfall`, `variance_proxy` (σ²τ Σ x_k²) and `objective`
-(IS + λ · variance_proxy), in dollars.
+Reward with `reward="realized"`, marked to market: r_k = d [n_k (S̃_k − S_{k−1}) + x_k (S_k − S_{k−1})] − λ σ²τ x_k²,
+divided by `reward_scale`, the Almgren–Chriss optimum's avoidable cost at the average liquidity, E[IS] + λ Var[IS]
+− εX − ½γX², in dollars (so returns are O(1) on any instance). Summed over an episode (x_0 = X, x_N = 0):
+Σ_k r_k · reward_scale = −IS − λ σ²τ Σ_k x_k², with the implementation shortfall IS = d (X S_0 − Σ_k n_k S̃_k);
+for a static schedule its expectation is −(E[IS] + λ Var[IS]). The default `reward="denoised"` leaves out the
+price-noise term d x_k σ√τ ξ_k: the policy sees nothing of ξ and x_k is fixed before ξ_k, so the term has mean
+zero whatever the policy does and the expected return is unchanged, but a step's reward is no longer dominated by
+noise (σ√τ X is about the whole optimum's cost in the classic case), which Q-learning needs.
+
+At the end `info["episode_metrics"]` holds `implementation_shortfall`, `variance_proxy` (σ²τ Σ x_k²) and
+`objective` (IS + λ · variance_proxy), in dollars, whatever the reward. The single env's info also gives each
+step's `shares_traded`, `fill_price`, `price` (S_k) and `liquidity` (m_k).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from gymnasium.vector.utils import batch_space
 
 LIQUIDITY = ("constant", "deterministic", "stochastic")
 SIDES = ("sell", "buy")
+REWARDS = ("denoised", "realized")
 
 
 def _number(name: str, value: Any, low: float, low_inclusive: bool = True, high: float = math.inf,
@@ -174,11 +181,13 @@ def action_grid(levels: int) -> np.ndarray:
 class _Executions:
     """The batched episode state shared by the single and the vector env."""
 
-    def __init__(self, params: ExecutionParams, n: int, observe_liquidity: bool) -> None:
+    def __init__(self, params: ExecutionParams, n: int, observe_liquidity: bool, reward: str) -> None:
         self.p, self.n, self.observe_liquidity = params, n, observe_liquidity
-        mean_holdings = almgren_chriss_holdings(dataclasses.replace(params, liquidity="constant"))
-        expected, variance = schedule_cost(dataclasses.replace(params, liquidity="constant"), mean_holdings)
-        self.reward_scale = expected + params.risk_aversion * variance
+        self.denoised = _choice("reward", reward, REWARDS) == "denoised"
+        average = dataclasses.replace(params, liquidity="constant")
+        expected, variance = schedule_cost(average, almgren_chriss_holdings(average))
+        unavoidable = params.spread_cost * params.shares + params.permanent_impact * params.shares**2 / 2
+        self.reward_scale = expected - unavoidable + params.risk_aversion * variance
 
     def reset(self, rng: np.random.Generator, rows: np.ndarray | None = None) -> None:
         p, n = self.p, self.n
@@ -200,13 +209,17 @@ class _Executions:
         trade = np.where(last, self.holdings, fractions * self.holdings)
         m, shock = self.multipliers[rows, self.t], self.shocks[rows, self.t]
         fill = self.price - d * (p.spread_cost * (trade > 0) + p.temporary_impact * m / p.tau * trade)
-        new_price = self.price + p.volatility * math.sqrt(p.tau) * shock - d * p.permanent_impact * m * trade
+        noise = p.volatility * math.sqrt(p.tau) * shock
+        new_price = self.price + noise - d * p.permanent_impact * m * trade
         holdings = np.where(last, 0.0, self.holdings - trade)
         risk = p.volatility**2 * p.tau * holdings**2
         reward = d * (trade * (fill - self.price) + holdings * (new_price - self.price)) - p.risk_aversion * risk
+        if self.denoised:
+            reward -= d * holdings * noise
         self.shortfall += d * trade * (p.initial_price - fill)
         self.variance += risk
         self.seen = np.where(trade > 0, m, self.seen)
+        self.last_step = {"shares_traded": trade, "fill_price": fill, "price": new_price, "liquidity": m}
         self.holdings, self.price, self.t = holdings, new_price, self.t + 1
         return reward / self.reward_scale
 
@@ -228,7 +241,7 @@ def _spaces(action_levels: int, continuous: bool) -> tuple[spaces.Box, spaces.Sp
     observation_space = spaces.Box(np.zeros(3, np.float32), np.array([1, 1, np.inf], np.float32), dtype=np.float32)
     if continuous:
         return observation_space, spaces.Box(0.0, 1.0, (1,), np.float32)
-    return observation_space, spaces.Discrete(_integer("action_levels", action_levels, 2))
+    return observation_space, spaces.Discrete(action_levels)
 
 
 def _check_render_mode(render_mode: str | None) -> None:
@@ -240,10 +253,11 @@ class _ExecutionMixin:
     """Parameters, spaces and the action → fraction mapping shared by both envs."""
 
     def _setup(self, params: dict[str, Any], observe_liquidity: bool, action_levels: int, continuous: bool,
-               n: int) -> None:
+               reward: str, n: int) -> None:
         self.params = ExecutionParams(**params)
-        self.continuous, self.grid = bool(continuous), None if continuous else action_grid(action_levels)
-        self._episodes = _Executions(self.params, n, bool(observe_liquidity))
+        self.continuous = bool(continuous)
+        self.grid = None if continuous else action_grid(_integer("action_levels", action_levels, 2))
+        self._episodes = _Executions(self.params, n, bool(observe_liquidity), reward)
         self.reward_scale = self._episodes.reward_scale
 
     def fractions(self, actions: Any, n: int) -> np.ndarray:
@@ -253,7 +267,7 @@ class _ExecutionMixin:
             fractions = actions.astype(np.float64).reshape(n)
             bad = ~((fractions >= 0) & (fractions <= 1))  # NaN fails both
             if bad.any():
-                raise ValueError(f"action {fractions[bad][0]!r} is invalid: the fraction of the remaining inventory "
+                raise ValueError(f"action {fractions[bad][0]:g} is invalid: the fraction of the remaining inventory "
                                  f"to trade must be in [0, 1] (more than 1 trades more shares than are held)")
             return fractions
         indices = actions.reshape(n)
@@ -275,11 +289,11 @@ class OptimalExecutionEnv(_ExecutionMixin, gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, observe_liquidity: bool = False, action_levels: int = 31, continuous: bool = False,
-                 render_mode: str | None = None, **params: Any) -> None:
+                 reward: str = "denoised", render_mode: str | None = None, **params: Any) -> None:
         _check_render_mode(render_mode)
         _check_params(params)
         self.render_mode = render_mode
-        self._setup(params, observe_liquidity, action_levels, continuous, 1)
+        self._setup(params, observe_liquidity, action_levels, continuous, reward, 1)
         self.observation_space, self.action_space = _spaces(action_levels, continuous)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -290,7 +304,7 @@ class OptimalExecutionEnv(_ExecutionMixin, gym.Env):
     def step(self, action):
         reward = self._episodes.step(self.fractions(action, 1))[0]
         terminated = bool(self._episodes.t[0] >= self.params.steps)
-        info: dict[str, Any] = {}
+        info: dict[str, Any] = {key: float(value[0]) for key, value in self._episodes.last_step.items()}
         if terminated:
             info["episode_metrics"] = {key: float(value[0]) for key, value in self._episodes.metrics().items()}
         return self._episodes.observation()[0], float(reward), terminated, False, info
@@ -302,11 +316,12 @@ class OptimalExecutionVectorEnv(_ExecutionMixin, VectorEnv):
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, num_envs: int, observe_liquidity: bool = False, action_levels: int = 31,
-                 continuous: bool = False, render_mode: str | None = None, **params: Any) -> None:
+                 continuous: bool = False, reward: str = "denoised", render_mode: str | None = None,
+                 **params: Any) -> None:
         _check_render_mode(render_mode)
         _check_params(params)
         self.num_envs, self.render_mode = _integer("num_envs", num_envs, 1), render_mode
-        self._setup(params, observe_liquidity, action_levels, continuous, num_envs)
+        self._setup(params, observe_liquidity, action_levels, continuous, reward, num_envs)
         self.single_observation_space, self.single_action_space = _spaces(action_levels, continuous)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -338,6 +353,6 @@ def _check_params(params: dict[str, Any]) -> None:
     valid = [field.name for field in dataclasses.fields(ExecutionParams)]
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        options = ["observe_liquidity", "action_levels", "continuous", "render_mode"]
+        options = ["observe_liquidity", "action_levels", "continuous", "reward", "render_mode"]
         raise TypeError(f"unknown keyword {unknown[0]!r} for appliedrl/OptimalExecution-v0; valid: "
                         f"{', '.join(valid + options)}")
