@@ -55,7 +55,8 @@ def main() -> None:
     parser.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="DQN config override")
     parser.add_argument("--seeds", type=int, default=5, help="training seeds 0..seeds-1")
-    parser.add_argument("--steps", type=int, default=100_000, help="training env steps (the CLI's default)")
+    parser.add_argument("--steps", type=int, default=200_000,
+                        help="training env steps (the targets' budget; the CLI's default is 100,000)")
     parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
