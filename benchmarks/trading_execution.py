@@ -4,6 +4,7 @@
     python benchmarks/trading_execution.py --seeds 5 --env-kw liquidity=deterministic   # time-varying: the QP
     python benchmarks/trading_execution.py --seeds 5 --env-kw liquidity=stochastic      # latent: beat TWAP and AC
     python benchmarks/trading_execution.py --seeds 5 --env-kw risk_aversion=0           # recovers TWAP
+    python benchmarks/trading_execution.py --speed                                      # env steps/s, 1 and 1,024 envs
 
 Each training seed trains DQN with its recipe (domains/recipes, plus --set overrides) for --steps env steps; the
 trained policy and every baseline then run the same --episodes evaluation episodes (common random numbers: the
@@ -50,6 +51,19 @@ def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(diff.mean()), float(stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff)))
 
 
+def speed(env_kwargs: dict, seconds: float = 3.0) -> None:
+    """Env steps per second of the native vector env at 1 and 1,024 envs, random grid actions."""
+    for n in (1, 1024):
+        envs = gym.make_vec(ENV_ID, n, vectorization_mode="vector_entry_point", **env_kwargs)
+        envs.reset(seed=0)
+        actions = np.random.default_rng(0).integers(0, envs.single_action_space.n, (1000, n))
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            envs.step(actions[steps % 1000])
+            steps += 1
+        print(f"{n:>5} envs: {steps * n / (time.perf_counter() - start):>12,.0f} env steps/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env")
@@ -59,8 +73,11 @@ def main() -> None:
                         help="training env steps (the targets' budget; the CLI's default is 100,000)")
     parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--speed", action="store_true", help="only measure env steps/s at 1 and 1,024 envs")
     args = parser.parse_args()
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
+    if args.speed:
+        return speed(env_kwargs)
     recipe = recipe_for("dqn", ENV_ID)
     layers = [load_yaml(recipe)] if recipe else []
     config = make_config(DQNConfig, *layers, {"eval_freq": 0, "tensorboard": False}, parse_assignments(args.set),

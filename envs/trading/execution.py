@@ -191,6 +191,8 @@ class _Executions:
 
     def reset(self, rng: np.random.Generator, rows: np.ndarray | None = None) -> None:
         p, n = self.p, self.n
+        # fresh paths for every row, kept for the reset rows: all episodes end together, so how much of the
+        # stream is drawn never depends on the actions (common random numbers in the vector env too)
         shocks, multipliers = rng.standard_normal((n, p.steps)), p.liquidity_paths(n, rng)
         if rows is None:
             self.shocks, self.multipliers = shocks, multipliers
