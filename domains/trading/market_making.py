@@ -81,11 +81,12 @@ def avellaneda_stoikov_spread(gamma: float, sigma: float, kappa: float, time_lef
 
 
 class FixedDepthPolicy:
-    """Both quotes at depth 1/κ, the depth that maximises the expected spread earned per arrival."""
+    """Both quotes at depth 1/κ, the depth that maximises the expected spread earned per arrival (in replay mode
+    half a tick: the best quotes when the spread is one tick)."""
 
     def __init__(self, env: gym.Env, seed: int = 0) -> None:
         self.observation_space = env.observation_space
-        self.depth = min(1.0 / env.unwrapped._episodes.market.kappa, env.unwrapped._episodes.max_depth)
+        self.depth = min(env.unwrapped._episodes.market.initial_depth, env.unwrapped._episodes.max_depth)
 
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
         batch, single = check_observation_batch(obs, self.observation_space.shape)

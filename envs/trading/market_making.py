@@ -80,7 +80,7 @@ class ModelMarket:
     def reset(self, rng: np.random.Generator, rows: np.ndarray) -> None:
         self.mid[rows] = self.initial_price
 
-    def grid_depth(self, level: np.ndarray) -> np.ndarray:
+    def grid_depth(self, level: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return (level + 1) / (10 * self.kappa)
 
     def flatten_prices(self) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +214,7 @@ class _Episodes:
         else:
             from appliedrl.envs.trading.lobster import ReplayMarket
 
-            horizon = _number("horizon", 300.0 if horizon is None else horizon, 0.0, strict=True)
+            horizon = _number("horizon", 100.0 if horizon is None else horizon, 0.0, strict=True)
             self.market = ReplayMarket(n, data, horizon, self.steps, _number("lot_size", lot_size, 0.0, strict=True))
             unit, default_target = float(lot_size), self.market.tick * lot_size
         self.horizon = horizon
@@ -257,7 +257,7 @@ class _Episodes:
                 raise ValueError(f"action {bad} is invalid: must be in 0..{FLATTEN}")
             pairs = (actions >= 1) & (actions < FLATTEN)
             levels = np.array(GRID_PAIRS)[np.clip(actions - 1, 0, len(GRID_PAIRS) - 1)]
-            self.depths[pairs] = self.market.grid_depth(levels[pairs])
+            self.depths[pairs] = self.market.grid_depth(levels[pairs], np.flatnonzero(pairs))
             flatten = actions == FLATTEN
             return self.depths.copy(), flatten
         depths = np.asarray(actions, np.float64).reshape(self.n, 2)

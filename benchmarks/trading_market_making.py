@@ -1,0 +1,68 @@
+"""PPO against the market-making baselines on the same seeded episodes (the CJP objective, higher is better).
+
+    python benchmarks/trading_market_making.py --seeds 0 1 2 3 4 --steps 1000000 --episodes 10000
+    python benchmarks/trading_market_making.py --env-kw fill_decay=1.5 --env-kw volatility=0.2 --seeds 0
+
+PPO trains with the tuned recipe (domains/recipes/ppo.appliedrl__MarketMaking-v0.yaml) plus `--set` overrides;
+every policy is then evaluated on the same `--episodes` episodes (common random numbers, seed `--eval-seed`), and
+the table gives each one's mean objective with its 95% interval and its ratio to the Cartea–Jaimungal optimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from datetime import date
+
+import gymnasium as gym
+
+import appliedrl  # noqa: F401
+from appliedrl.agents import PPO, PPOConfig, evaluate
+from appliedrl.agents.config import load_yaml, make_config, parse_assignments
+from appliedrl.agents.trainer import train
+from appliedrl.domains import recipe_for
+from appliedrl.domains.trading.market_making import baseline_factories
+
+ENV_ID = "appliedrl/MarketMaking-v0"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-kw", action="append", help="env keyword, e.g. --env-kw fill_decay=1.5")
+    parser.add_argument("--set", action="append", help="PPO config override, e.g. --set learning_rate=1e-3")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="PPO training seeds (none: baselines only)")
+    parser.add_argument("--steps", type=int, default=1_000_000, help="PPO training steps per seed")
+    parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes per policy")
+    parser.add_argument("--eval-seed", type=int, default=12345)
+    args = parser.parse_args()
+    env_kwargs = parse_assignments(args.env_kw, "--env-kw")
+    recipe = recipe_for("ppo", ENV_ID)
+    config = make_config(PPOConfig, load_yaml(recipe) if recipe else {}, parse_assignments(args.set), agent="ppo")
+    print(f"# {date.today()} {platform.processor() or platform.machine()}, env_kwargs={env_kwargs}, "
+          f"episodes={args.episodes}, eval seed={args.eval_seed}")
+
+    env = gym.make(ENV_ID, **env_kwargs).unwrapped
+    rows = []
+    for name, make in baseline_factories().items():
+        result = evaluate(make(env, 0), ENV_ID, args.episodes, args.eval_seed, env_kwargs, max_parallel=1000)
+        rows.append((name, result, 0.0))
+    for seed in args.seeds:
+        start = time.perf_counter()
+        agent = PPO(ENV_ID, config, seed, env_kwargs)
+        train(agent, args.steps, progress_bar=False)
+        minutes = (time.perf_counter() - start) / 60
+        rows.append((f"ppo seed {seed}", evaluate(agent, ENV_ID, args.episodes, args.eval_seed, env_kwargs,
+                                                  max_parallel=1000), minutes))
+        print(f"ppo seed {seed}: {rows[-1][1].mean:.4f} after {args.steps} steps, {minutes:.1f} min", flush=True)
+
+    optimum = rows[0][1].mean
+    print(f"\n| policy | mean objective | 95% CI | / CJP | train min |\n|---|---|---|---|---|")
+    for name, result, minutes in rows:
+        low, high = result.confidence_interval()
+        print(f"| {name} | {result.mean:.4f} | [{low:.4f}, {high:.4f}] | {result.mean / optimum:.2%} | "
+              f"{minutes:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
