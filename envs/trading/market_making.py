@@ -138,12 +138,16 @@ class Book:
         self.value[rows] = 0.0
 
     def trade(self, quantity: np.ndarray, price: np.ndarray) -> np.ndarray:
-        """Buy `quantity` units (negative: sell) at `price`; returns the realised profit of the closed part."""
-        closing = np.where(self.q * quantity < 0, np.minimum(np.abs(quantity), np.abs(self.q)), 0.0)
-        realised = closing * (price - self.entry) * np.sign(self.q) * self.unit
-        opened, kept = np.abs(quantity) - closing, np.abs(self.q) - closing  # a reversal keeps nothing
-        total = kept + opened
-        self.entry = np.where(total > 0, (self.entry * kept + price * opened) / np.where(total > 0, total, 1.0), 0.0)
+        """Buy `quantity` units (negative: sell) at `price`; returns the realised profit of the closed part (only
+        trade completion needs it, and the average entry price behind it)."""
+        realised = np.zeros(self.n)
+        if self.reward == "trade_completion":
+            closing = np.where(self.q * quantity < 0, np.minimum(np.abs(quantity), np.abs(self.q)), 0.0)
+            realised = closing * (price - self.entry) * np.sign(self.q) * self.unit
+            opened, kept = np.abs(quantity) - closing, np.abs(self.q) - closing  # a reversal keeps nothing
+            total = kept + opened
+            self.entry = np.where(total > 0, (self.entry * kept + price * opened) / np.where(total > 0, total, 1.0),
+                                  0.0)
         self.cash -= quantity * price * self.unit
         self.q += quantity
         self.fills += np.abs(quantity)
