@@ -130,7 +130,7 @@ def test_cjp_policy_monte_carlo_value_matches_the_ode_and_beats_fixed_depth():
 
 def test_cjp_depths_skew_against_inventory():
     policy = CarteaJaimungalPolicy(MarketMakingEnv(**PAPER))
-    long, flat, short = policy.predict(np.array([[1.0, q / 20, 0.0] for q in (3, 0, -3)], np.float32))
+    long, flat, short = policy.predict(np.array([[1.0, q / 20] for q in (3, 0, -3)], np.float32))
     assert long[0] > flat[0] > short[0] and long[1] < flat[1] < short[1]
     assert flat[0] == pytest.approx(flat[1])
 
@@ -278,3 +278,12 @@ def test_missing_replay_file_and_short_data_are_errors(tmp_path):
         MarketMakingEnv(mode="replay", data=str(tmp_path / "x_message_5.csv"))
     with pytest.raises(ValueError, match="too short"):
         MarketMakingEnv(mode="replay", horizon=3600.0)
+
+
+def test_model_baselines_refuse_replay_and_fixed_depth_keeps_the_best_quotes_on_the_grid():
+    with pytest.raises(ValueError, match="needs mode='model'"):
+        CarteaJaimungalPolicy(MarketMakingEnv(**REPLAY))
+    grid = dict(REPLAY, actions="grid")
+    by_grid = evaluate(FixedDepthPolicy(MarketMakingEnv(**grid)), ENV_ID, 32, seed=2, env_kwargs=grid)
+    by_depth = evaluate(FixedDepthPolicy(MarketMakingEnv(**REPLAY)), ENV_ID, 32, seed=2, env_kwargs=REPLAY)
+    np.testing.assert_allclose(by_grid.returns, by_depth.returns)

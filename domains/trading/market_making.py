@@ -14,6 +14,7 @@ import scipy.linalg
 
 from appliedrl.agents.base import check_observation_batch
 from appliedrl.domains.baselines import RandomPolicy
+from appliedrl.envs.trading.market_making import NO_OP
 
 
 def cjp_omega(arrival_rate: float, fill_decay: float, running_penalty: float, terminal_penalty: float,
@@ -34,12 +35,21 @@ def cjp_value(arrival_rate: float, fill_decay: float, running_penalty: float, te
     return float(np.log(omega[0, inventory + max_inventory]) / fill_decay)
 
 
+def _model_episodes(env: gym.Env, name: str) -> Any:
+    """The env's episode state, after checking that the model's quotes apply (model mode, depth actions)."""
+    episodes = env.unwrapped._episodes
+    if episodes.mode != "model" or episodes.actions != "depths":
+        raise ValueError(f"the {name} baseline needs mode='model' and actions='depths'; valid choices for this env: "
+                         f"fixed-depth, random")
+    return episodes
+
+
 class CarteaJaimungalPolicy:
     """The optimal depths δ_bid = 1/κ − h(t, q+1) + h(t, q), δ_ask = 1/κ − h(t, q−1) + h(t, q), tabulated on the
     env's decision times from the ODE solution; a side at the inventory bound quotes the largest depth."""
 
     def __init__(self, env: gym.Env, seed: int = 0) -> None:
-        e = env.unwrapped._episodes
+        e = _model_episodes(env, "cartea-jaimungal")
         m = e.market
         self.observation_space, self.steps, self.max_inventory = env.observation_space, e.steps, e.max_inventory
         time_left = e.horizon * (1.0 - np.arange(e.steps) / e.steps)
@@ -61,7 +71,7 @@ class AvellanedaStoikovPolicy:
     """Quotes around the reservation price r = s − qγσ²(T − t) with total spread γσ²(T − t) + (2/γ) ln(1 + γ/κ)."""
 
     def __init__(self, env: gym.Env, seed: int = 0, risk_aversion: float = 0.1) -> None:
-        e = env.unwrapped._episodes
+        e = _model_episodes(env, "avellaneda-stoikov")
         self.observation_space, self.max_inventory, self.horizon = env.observation_space, e.max_inventory, e.horizon
         self.kappa, self.sigma, self.gamma, self.max_depth = e.market.kappa, e.market.sigma, risk_aversion, e.max_depth
 
@@ -82,15 +92,19 @@ def avellaneda_stoikov_spread(gamma: float, sigma: float, kappa: float, time_lef
 
 class FixedDepthPolicy:
     """Both quotes at depth 1/κ, the depth that maximises the expected spread earned per arrival (in replay mode
-    half a tick: the best quotes when the spread is one tick)."""
+    half a tick: the best quotes when the spread is one tick). With grid actions: keep the initial quotes, which
+    are these."""
 
     def __init__(self, env: gym.Env, seed: int = 0) -> None:
-        self.observation_space = env.observation_space
+        self.observation_space, self.grid = env.observation_space, isinstance(env.action_space, gym.spaces.Discrete)
         self.depth = min(env.unwrapped._episodes.market.initial_depth, env.unwrapped._episodes.max_depth)
 
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
         batch, single = check_observation_batch(obs, self.observation_space.shape)
-        actions = np.full((len(batch), 2), self.depth, np.float32)
+        if self.grid:
+            actions = np.full(len(batch), NO_OP, np.int64)
+        else:
+            actions = np.full((len(batch), 2), self.depth, np.float32)
         return actions[0] if single else actions
 
 

@@ -74,8 +74,7 @@ class ModelMarket:
         self.flatten_cost = flatten_cost
         self.mid = np.full(n, initial_price)
         self.initial_depth = 1.0 / fill_decay
-
-    n_features = 1
+        self.n_features = 1 if midprice == "ou" else 0  # the other models' optimal quotes do not depend on S
 
     def reset(self, rng: np.random.Generator, rows: np.ndarray) -> None:
         self.mid[rows] = self.initial_price
@@ -116,9 +115,10 @@ class ModelMarket:
                 self.mid += self.jump_size * jumps * jump_signs
 
     def features(self, book: "Book") -> np.ndarray:
-        """The midprice's deviation from its start in units of σ√T (the OU and jump models' state)."""
-        scale = self.sigma * np.sqrt(self.dt * self.steps) * (self.initial_price if self.midprice == "gbm" else 1.0)
-        return ((self.mid - self.initial_price) / max(scale, 1e-12))[:, None]
+        """OU: the midprice's deviation from its mean in units of σ√T (the state its optimal quotes need)."""
+        if not self.n_features:
+            return np.zeros((self.n, 0))
+        return ((self.mid - self.initial_price) / max(self.sigma * np.sqrt(self.dt * self.steps), 1e-12))[:, None]
 
 
 class Book:
