@@ -10,7 +10,8 @@ every policy is then evaluated on the same `--episodes` episodes (common random 
 the table gives each one's mean objective with its 95% interval, its ratio to the first baseline (the
 Cartea–Jaimungal optimum in model mode), the mean PnL per episode ("daily" return), its standard deviation and the
 PnL per unit filled (per-trade return); with `--env-kw running_penalty=0 --env-kw terminal_penalty=0` the
-objective is the PnL and its std the std of the daily returns. `--rewards` trains one PPO per reward function (the paper's comparison).
+objective is the PnL and its std the std of the daily returns. `--rewards` trains one PPO per reward function
+(the paper's comparison).
 """
 
 from __future__ import annotations

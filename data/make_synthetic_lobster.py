@@ -3,8 +3,8 @@
     python data/make_synthetic_lobster.py   # rebuilds the two files exactly (seed 2026)
 
 A toy order-driven market, not real data: limit orders arrive a few ticks from the best quotes, each resting
-order is cancelled at a constant rate, market orders execute against the front of the opposite queue (one type-4 message per
-resting order they hit). LOBSTER conventions: time in seconds after midnight, prices in dollars × 10,000,
+order is cancelled at a constant rate, market orders execute against the front of the opposite queue (one type-4
+message per resting order they hit). LOBSTER conventions: time in seconds after midnight, prices in dollars × 10,000,
 direction +1 for buy limit orders and −1 for sell limit orders, one book row per message, empty levels as
 ±9999999999 with size 0.
 """

@@ -132,10 +132,9 @@ class Book:
         self.penalty, self.fills, self.value = np.zeros(n), np.zeros(n), np.zeros(n)
         self.dsr_a, self.dsr_b = np.zeros(n), np.zeros(n)
 
-    def reset(self, rows: np.ndarray, mid: np.ndarray) -> None:
-        for array in (self.cash, self.q, self.entry, self.penalty, self.fills, self.dsr_a, self.dsr_b):
+    def reset(self, rows: np.ndarray) -> None:
+        for array in (self.cash, self.q, self.entry, self.penalty, self.fills, self.value, self.dsr_a, self.dsr_b):
             array[rows] = 0.0
-        self.value[rows] = 0.0
 
     def trade(self, quantity: np.ndarray, price: np.ndarray) -> np.ndarray:
         """Buy `quantity` units (negative: sell) at `price`; returns the realised profit of the closed part (only
@@ -243,7 +242,7 @@ class _Episodes:
     def reset(self, rng: np.random.Generator, rows: np.ndarray | None = None) -> None:
         rows = np.arange(self.n) if rows is None else rows
         self.market.reset(rng, rows)
-        self.book.reset(rows, self.market.mid)
+        self.book.reset(rows)
         self.t[rows] = 0
         self.depths[rows] = self.market.initial_depth
 
