@@ -3,8 +3,6 @@ against its ODE value, Avellaneda–Stoikov's spreads, the LOBSTER loader and re
 
 from __future__ import annotations
 
-import shutil
-
 import gymnasium as gym
 import numpy as np
 import pandas as pd
@@ -247,18 +245,30 @@ def test_bad_lobster_files_are_one_line_errors(tmp_path, edit, message):
     assert "\n" not in str(error.value)
 
 
-def test_replay_queue_position_fills_after_the_volume_ahead():
-    env = MarketMakingEnv(**REPLAY)
+def _tiny_day(tmp_path, executions):
+    """A one-level LOBSTER day, 100.00 / 100.01 with 300 shares each side throughout, a message every half
+    second, with the given (time, size, price) visible executions of buy limit orders."""
+    times = sorted(set(np.arange(0.0, 8.0, 0.5)) | {t for t, _, _ in executions})
+    hits = {t: (size, price) for t, size, price in executions}
+    messages = [[34200 + t, 4, 1, *hits[t], 1] if t in hits else [34200 + t, 1, 2, 100, 990000, 1] for t in times]
+    path = tmp_path / "TINY_2026-01-02_0_0_message_1.csv"
+    pd.DataFrame(messages).to_csv(path, header=False, index=False)
+    pd.DataFrame([[1000100, 300, 1000000, 300]] * len(times)).to_csv(book_path(path), header=False, index=False)
+    return path
+
+
+def test_replay_fills_only_after_the_volume_ahead_is_consumed_and_partially(tmp_path):
+    path = _tiny_day(tmp_path, [(3.2, 200, 1000000), (4.2, 150, 1000000), (5.2, 100, 999900)])
+    env = MarketMakingEnv(mode="replay", data=str(path), horizon=2.0, steps=2, running_penalty=0.0)
     env.reset(seed=0)
     market = env._episodes.market
-    j = int(market.j[0])
-    price = np.array([market.bid_prices[j, 0]])
-    ahead = float(market.bid_sizes[j, 0])
-    executed = market._volume(1, np.array([j]), price, price + 1)[0]
-    half = market.mid[0] - price[0] / 10_000
-    bought, _ = market.step(np.array([half]), np.array([1.0]), np.array([1.0]), np.array([1.0]), None)
-    assert bought[0] == pytest.approx(np.clip(executed - ahead, 0, 100) / 100)
-    assert market.bid_queue[0] == max(ahead - executed, 0)
+    market.j[:] = 3
+    market._set_mid(np.arange(1))
+    best = np.array([market.mid[0] - 100.0])  # depth to the best bid
+    one = np.ones(1)
+    fills = [market.step(best, one, one, one, None)[0][0] for _ in range(3)]
+    # 300 ahead: 200 executed (none for us, 100 left ahead), then 150 (50 for us: half a lot), then a sweep
+    assert fills == [0.0, pytest.approx(0.5), 1.0]
 
 
 def test_replay_accounting_and_reward_identity():

@@ -103,6 +103,7 @@ class ReplayMarket:
         rows = np.searchsorted(times, grid, "right") - 1  # the book at each decision time
         self.ask_prices, self.ask_sizes = prices[rows, :, 0], prices[rows, :, 1]
         self.bid_prices, self.bid_sizes = prices[rows, :, 2], prices[rows, :, 3]
+        self.levels_of = {1: (self.bid_prices, self.bid_sizes), -1: (self.ask_prices, self.ask_sizes)}
         quoted = np.concatenate([prices[:, :, 0][prices[:, :, 1] > 0], prices[:, :, 2][prices[:, :, 3] > 0]])
         self.tick_units = int(np.gcd.reduce(np.diff(np.unique(quoted))))
         self.tick = self.tick_units / PRICE_SCALE
@@ -112,8 +113,8 @@ class ReplayMarket:
         self.n_features = self.features_table.shape[1] + 1  # + PnL
         self.mid = np.zeros(n)
         self.start, self.j = np.zeros(n, np.int64), np.zeros(n, np.int64)
-        self.bid_queue, self.ask_queue = np.zeros(n), np.zeros(n)
-        self.bid_at, self.ask_at = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        self.queue = {1: np.zeros(n), -1: np.zeros(n)}  # volume ahead of our bid (1) and ask (−1)
+        self.quoted = {1: np.full(n, -1, np.int64), -1: np.full(n, -1, np.int64)}  # their prices; −1: none yet
         self.initial_depth = self.tick / 2  # joins the best quotes when the spread is one tick
         self.max_depth = 10.0 * self.levels * self.tick
 
@@ -163,7 +164,8 @@ class ReplayMarket:
         """Start the episodes of `rows` at random decision times that have a full window of statistics before."""
         self.start[rows] = rng.integers(self.steps + 1, self.intervals - self.steps + 1, len(rows))
         self.j[rows] = self.start[rows]
-        self.bid_at[rows], self.ask_at[rows] = -1, -1
+        for side in (1, -1):
+            self.quoted[side][rows] = -1
         self._set_mid(rows)
 
     def _set_mid(self, rows: np.ndarray) -> None:
@@ -196,25 +198,23 @@ class ReplayMarket:
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Lots filled on each side (one lot offered, less near the inventory bound) over the next interval."""
         bid, ask = self._quote_units(bid_depth, ask_depth)
-        bought = self._fill(1, bid, np.minimum(bid_size, 1.0), self.bid_prices, self.bid_sizes, "bid")
-        sold = self._fill(-1, ask, np.minimum(ask_size, 1.0), self.ask_prices, self.ask_sizes, "ask")
+        bought = self._fill(1, bid, np.minimum(bid_size, 1.0))
+        sold = self._fill(-1, ask, np.minimum(ask_size, 1.0))
         self.j += 1
         self._set_mid(np.arange(self.n))
         return bought, sold
 
-    def _fill(self, side: int, price: np.ndarray, lots: np.ndarray, level_prices: np.ndarray,
-              level_sizes: np.ndarray, name: str) -> np.ndarray:
-        at = getattr(self, f"{name}_at")
-        queue = getattr(self, f"{name}_queue")
+    def _fill(self, side: int, price: np.ndarray, lots: np.ndarray) -> np.ndarray:
+        """Lots of our order at `price` on `side` (1 bid, −1 ask) filled over the current interval."""
+        level_prices, level_sizes = self.levels_of[side]
+        queue, quoted = self.queue[side], self.quoted[side]
         visible = np.where(level_prices[self.j] == price[:, None], level_sizes[self.j], 0).sum(1).astype(np.float64)
-        moved = at != price
-        queue[:] = np.where(moved, visible, np.minimum(queue, visible))
-        at[:] = price
-        if side == 1:  # sells hit bids from the top: prices below ours mean our level was swept
-            at_price = self._volume(side, self.j, price, price + 1)
+        queue[:] = np.where(quoted != price, visible, np.minimum(queue, visible))  # a new price: back of the queue
+        quoted[:] = price
+        at_price = self._volume(side, self.j, price, price + 1)
+        if side == 1:  # sells hit the bids from the top: an execution below our price means our level was swept
             swept = self._volume(side, self.j, np.zeros_like(price), price) > 0
         else:
-            at_price = self._volume(side, self.j, price, price + 1)
             swept = self._volume(side, self.j, price + 1, np.full_like(price, self.key_stride - 1)) > 0
         shares = lots * self.lot_size
         filled = np.where(swept, shares, np.clip(at_price - queue, 0.0, shares))
