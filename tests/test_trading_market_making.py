@@ -199,6 +199,13 @@ def test_env_checkers(kwargs):
     sb3_check_env(MarketMakingEnv(**kwargs), warn=False)
 
 
+def test_ansi_render_shows_the_accounts():
+    env = gym.make(ENV_ID, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(np.ones(2, np.float32))
+    assert env.render().startswith("t=1/100 mid=")
+
+
 def test_baselines_are_registered_for_the_env():
     assert {"cartea-jaimungal", "avellaneda-stoikov", "fixed-depth", "random"} <= set(baselines_for(ENV_ID))
 
