@@ -45,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
     recipe = recipe_for("ppo", ENV_ID)
-    config = make_config(PPOConfig, load_yaml(recipe) if recipe else {}, parse_assignments(args.set), agent="ppo")
+    quiet = {"eval_freq": 0, "tensorboard": False}  # the benchmark evaluates at the end, on its own episodes
+    config = make_config(PPOConfig, load_yaml(recipe) if recipe else {}, quiet, parse_assignments(args.set),
+                         agent="ppo")
     print(f"# {date.today()} {platform.processor() or platform.machine()}, env_kwargs={env_kwargs}, "
           f"episodes={args.episodes}, eval seed={args.eval_seed}")
 
