@@ -90,16 +90,18 @@ def test_cash_and_inventory_are_exact_on_every_path_and_rewards_sum_to_the_objec
 
 
 def test_same_seed_gives_common_random_numbers_whatever_the_actions():
-    paths = []
+    paths, fills = [], []
     for depths in ([0.1, 0.1], [2.0, 0.5]):
-        envs = MarketMakingVectorEnv(64, steps=30, midprice="jumps")
+        envs = MarketMakingVectorEnv(64, steps=30, midprice="jumps", max_inventory=10_000)
         record = _recording(envs._episodes)
         envs.reset(seed=11)
         for _ in range(30):
             envs.step(np.tile(depths, (64, 1)))
         paths.append(np.array([r["mid_after"] for r in record]))
+        fills.append(np.array([[r["bought"], r["sold"]] for r in record]))
     np.testing.assert_array_equal(paths[0], paths[1])
-    envs = MarketMakingVectorEnv(64, steps=30)
+    # the same arrivals and fill draws: tighter quotes fill on every arrival a wider quote fills on
+    assert np.all(fills[0] >= fills[1]) and fills[0].sum() > fills[1].sum()
     first = evaluate(FixedDepthPolicy(MarketMakingEnv()), ENV_ID, 64, seed=5)
     again = evaluate(FixedDepthPolicy(MarketMakingEnv()), ENV_ID, 64, seed=5)
     np.testing.assert_array_equal(first.returns, again.returns)
