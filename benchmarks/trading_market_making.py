@@ -22,6 +22,7 @@ import time
 from datetime import date
 
 import gymnasium as gym
+import numpy as np
 
 import appliedrl  # noqa: F401
 from appliedrl.agents import PPO, PPOConfig, evaluate
@@ -70,14 +71,18 @@ def main() -> None:
             rows.append((f"ppo {reward} seed {seed}", result, minutes))
             print(f"{rows[-1][0]}: {result.mean:.4f} after {args.steps} steps, {minutes:.1f} min", flush=True)
 
-    reference = rows[0][1].mean
-    print(f"\n| policy | mean objective | 95% CI | std | / {rows[0][0]} | PnL per episode | PnL per fill | "
-          f"train min |\n|---|---|---|---|---|---|---|---|")
+    reference = rows[0][1]
+    print(f"\n| policy | mean objective | 95% CI | std | / {rows[0][0]} | paired difference [95% CI] | "
+          f"PnL per episode | PnL per fill | train min |\n|---|---|---|---|---|---|---|---|---|")
     for name, result, minutes in rows:
         low, high = result.confidence_interval()
         pnl, fills = result.metrics["pnl"], result.metrics["fills"]
+        # the same episodes in the same order (common random numbers): a paired difference
+        difference = result.returns - reference.returns
+        half = 1.96 * difference.std(ddof=1) / np.sqrt(len(difference))
         print(f"| {name} | {result.mean:.4f} | [{low:.4f}, {high:.4f}] | {result.std:.4f} | "
-              f"{result.mean / reference:.2%} | {pnl:.4f} | {pnl / max(fills, 1e-12):.4f} | {minutes:.1f} |")
+              f"{result.mean / reference.mean:.2%} | {difference.mean():+.4f} [{difference.mean() - half:+.4f}, "
+              f"{difference.mean() + half:+.4f}] | {pnl:.4f} | {pnl / max(fills, 1e-12):.4f} | {minutes:.1f} |")
 
 
 if __name__ == "__main__":
