@@ -135,8 +135,9 @@ def _describe_env(env_id: str) -> int:
         if setting.env_id == env_id:
             kwargs = " ".join(f"--env-kw {k}={v}" for k, v in setting.env_kwargs.items())
             print(f"  setting {setting.name}: {kwargs or '(defaults)'}")
-    if domain.metric.description:
-        print(f"  headline metric {domain.metric.name}: {domain.metric.description}")
+    metric = domain.metric_of(env_id)
+    if metric.description:
+        print(f"  headline metric {metric.name}: {metric.description}")
     return 0
 
 
@@ -224,7 +225,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  {key}: {value:.4g}")
     for agent, value in report.get("agent_mean_returns", {}).items():
         print(f"  {agent}: {value:.3f}")
-    metric = domain_of(evaluation.env_id).metric
+    metric = domain_of(evaluation.env_id).metric_of(evaluation.env_id)
     if metric.description:
         print(f"  ({metric.name}: {metric.description})")
     return 0

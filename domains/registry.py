@@ -69,6 +69,11 @@ class Domain:
     settings: tuple[Setting, ...] = ()
     agents: tuple[str, ...] = ()  # the agents a comparison trains by default
     metric: Metric = Metric()
+    env_metrics: dict[str, Metric] = dataclasses.field(default_factory=dict)  # env id -> its own headline metric
+
+    def metric_of(self, env_id: str) -> Metric:
+        """The headline metric of one of the domain's envs (its own, else the domain's)."""
+        return self.env_metrics.get(env_id, self.metric)
 
     @property
     def env_ids(self) -> list[str]:

@@ -198,6 +198,25 @@ def test_env_checkers(kwargs):
     sb3_check_env(env.unwrapped, warn=False)
 
 
+def test_render_draws_the_holdings_path_and_reports_the_step():
+    from appliedrl.envs.render import FRAME_HEIGHT, POSITIVE
+
+    env = gym.make(ENV_ID, render_mode="rgb_array", steps=4, horizon=4.0, shares=1000.0)
+    env.reset(seed=0)
+    env.step(env.unwrapped.action_for(np.array([0.5]))[0])  # sell half the shares
+    frame = env.render()
+    assert frame.shape == (FRAME_HEIGHT, 4 * 5, 3) and frame.dtype == np.uint8
+    heights = [(frame[:, 4 * bar] == POSITIVE).all(-1).sum() for bar in range(5)]
+    holdings = env.unwrapped._episodes.holdings[0]
+    assert heights == [FRAME_HEIGHT, round(holdings / 1000 * FRAME_HEIGHT), 0, 0, 0] and 0 < holdings < 1000
+    text = gym.make(ENV_ID, render_mode="ansi", steps=4, horizon=4.0, shares=1000.0)
+    text.reset(seed=0)
+    text.step(0)
+    assert text.render().startswith("t=1/4 holdings=1,000/1,000 price=")
+    with pytest.raises(ValueError, match="valid choices: None, ansi, rgb_array"):
+        gym.make(ENV_ID, render_mode="no_such_mode")
+
+
 def test_vector_env_reports_metrics_at_the_end_and_autoresets():
     envs = gym.make_vec(ENV_ID, 3, vectorization_mode="vector_entry_point", steps=4, horizon=4.0)
     obs, _ = envs.reset(seed=0)
@@ -236,5 +255,5 @@ def test_bad_actions_and_keywords():
     discrete.reset(seed=0)
     with pytest.raises(ValueError, match="0..30"):
         discrete.step(31)
-    with pytest.raises(TypeError, match="unknown keyword 'shars'"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'shars'"):
         OptimalExecutionEnv(shars=10)

@@ -1,20 +1,37 @@
-"""Trading domain: optimal execution (Almgren–Chriss with time-varying liquidity) for Double DQN."""
+"""Trading domain: optimal execution (Almgren–Chriss with time-varying liquidity) for Double DQN, and market
+making (Cartea–Jaimungal–Penalva optimum, Avellaneda–Stoikov, fixed depth) for PPO."""
 
 from appliedrl.domains.registry import Baseline, Domain, Metric, Setting
 from appliedrl.domains.trading.execution import BASELINES as EXECUTION_BASELINES
+from appliedrl.domains.trading.market_making import baseline_factories
 
 EXECUTION_ID = "appliedrl/OptimalExecution-v0"
+MARKET_MAKING = "appliedrl/MarketMaking-v0"
+MARKET_MAKING_DESCRIPTIONS = {
+    "cartea-jaimungal": "the optimal quotes of the CJP model (tridiagonal ODE system, matrix exponential)",
+    "avellaneda-stoikov": "quotes around the reservation price with Avellaneda-Stoikov's spread (gamma 0.1)",
+    "fixed-depth": "both quotes at depth 1/kappa (replay: the best quotes)",
+    "random": "uniformly random depths or grid actions",
+}
 
 DOMAIN = Domain(
-    "trading", "optimal execution (Almgren–Chriss; Macrì & Lillo): Double DQN against closed-form schedules",
+    "trading", "optimal execution (Almgren–Chriss; Macrì & Lillo) with Double DQN against closed-form schedules, "
+    "and market making on a limit order book (CJP model, LOBSTER replay) with PPO",
     baselines=tuple(Baseline(name, make, (EXECUTION_ID,), description=make.__doc__ or "")
-                    for name, make in EXECUTION_BASELINES.items()),
+                    for name, make in EXECUTION_BASELINES.items())
+    + tuple(Baseline(name, make, (MARKET_MAKING,), description=MARKET_MAKING_DESCRIPTIONS[name])
+            for name, make in baseline_factories().items()),
     settings=(
         Setting("execution_constant", EXECUTION_ID, {}),
         Setting("execution_deterministic", EXECUTION_ID, {"liquidity": "deterministic"}),
         Setting("execution_stochastic", EXECUTION_ID, {"liquidity": "stochastic"}),
         Setting("execution_risk_neutral", EXECUTION_ID, {"risk_aversion": 0.0}),
+        Setting("market_making", MARKET_MAKING, {}),
+        Setting("market_making_replay", MARKET_MAKING,
+                {"mode": "replay", "actions": "grid", "running_penalty": 0.0, "terminal_penalty": 0.0}),
     ),
-    agents=("dqn",),
-    metric=Metric("objective", higher_is_better=False),
+    agents=("dqn", "ppo"),
+    metric=Metric("mean_return"),
+    env_metrics={EXECUTION_ID: Metric("objective", higher_is_better=False,
+                                      description="implementation shortfall + risk aversion × variance proxy, in dollars")},
 )

@@ -42,6 +42,8 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from appliedrl.envs.render import bar_frame
+
 LIQUIDITY = ("constant", "deterministic", "stochastic")
 SIDES = ("sell", "buy")
 REWARDS = ("denoised", "realized")
@@ -246,9 +248,12 @@ def _spaces(action_levels: int, continuous: bool) -> tuple[spaces.Box, spaces.Sp
     return observation_space, spaces.Discrete(action_levels)
 
 
-def _check_render_mode(render_mode: str | None) -> None:
-    if render_mode is not None:
-        raise ValueError(f"render_mode={render_mode!r} is invalid: this env has no render modes (use None)")
+RENDER_MODES = ["ansi", "rgb_array"]
+
+
+def _check_render_mode(render_mode: str | None, modes: list[str]) -> None:
+    if render_mode is not None and render_mode not in modes:
+        raise ValueError(f"render_mode={render_mode!r} is invalid; valid choices: {', '.join(['None', *modes])}")
 
 
 class _ExecutionMixin:
@@ -288,11 +293,11 @@ class _ExecutionMixin:
 class OptimalExecutionEnv(_ExecutionMixin, gym.Env):
     """One execution episode per reset; keyword arguments are ExecutionParams' fields and the env options."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": 10}
 
     def __init__(self, observe_liquidity: bool = False, action_levels: int = 31, continuous: bool = False,
                  reward: str = "denoised", render_mode: str | None = None, **params: Any) -> None:
-        _check_render_mode(render_mode)
+        _check_render_mode(render_mode, RENDER_MODES)
         _check_params(params)
         self.render_mode = render_mode
         self._setup(params, observe_liquidity, action_levels, continuous, reward, 1)
@@ -301,15 +306,27 @@ class OptimalExecutionEnv(_ExecutionMixin, gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._episodes.reset(self.np_random)
+        self._holdings = [self.params.shares]
         return self._episodes.observation()[0], {}
 
     def step(self, action):
         reward = self._episodes.step(self.fractions(action, 1))[0]
+        self._holdings.append(float(self._episodes.holdings[0]))
         terminated = bool(self._episodes.t[0] >= self.params.steps)
         info: dict[str, Any] = {key: float(value[0]) for key, value in self._episodes.last_step.items()}
         if terminated:
             info["episode_metrics"] = {key: float(value[0]) for key, value in self._episodes.metrics().items()}
         return self._episodes.observation()[0], float(reward), terminated, False, info
+
+    def render(self) -> str | np.ndarray | None:
+        """ansi: the step, holdings, price and shortfall so far; rgb_array: the holdings after each step, as bars."""
+        e, shares = self._episodes, self.params.shares
+        if self.render_mode == "ansi":
+            return (f"t={e.t[0]}/{self.params.steps} holdings={e.holdings[0]:,.0f}/{shares:,.0f} "
+                    f"price={e.price[0]:.4f} shortfall={e.shortfall[0]:,.2f}")
+        if self.render_mode == "rgb_array":
+            return bar_frame([h / shares for h in self._holdings], self.params.steps + 1)
+        return None
 
 
 class OptimalExecutionVectorEnv(_ExecutionMixin, VectorEnv):
@@ -320,7 +337,7 @@ class OptimalExecutionVectorEnv(_ExecutionMixin, VectorEnv):
     def __init__(self, num_envs: int, observe_liquidity: bool = False, action_levels: int = 31,
                  continuous: bool = False, reward: str = "denoised", render_mode: str | None = None,
                  **params: Any) -> None:
-        _check_render_mode(render_mode)
+        _check_render_mode(render_mode, [])
         _check_params(params)
         self.num_envs, self.render_mode = _integer("num_envs", num_envs, 1), render_mode
         self._setup(params, observe_liquidity, action_levels, continuous, reward, num_envs)
@@ -356,5 +373,5 @@ def _check_params(params: dict[str, Any]) -> None:
     unknown = sorted(set(params) - set(valid))
     if unknown:
         options = ["observe_liquidity", "action_levels", "continuous", "reward", "render_mode"]
-        raise TypeError(f"unknown keyword {unknown[0]!r} for appliedrl/OptimalExecution-v0; valid: "
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} for appliedrl/OptimalExecution-v0; valid: "
                         f"{', '.join(valid + options)}")

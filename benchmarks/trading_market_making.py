@@ -1,0 +1,89 @@
+"""PPO against the market-making baselines on the same seeded episodes (the CJP objective, higher is better).
+
+    python benchmarks/trading_market_making.py --seeds 0 1 2 3 4 --steps 1000000 --episodes 10000
+    python benchmarks/trading_market_making.py --env-kw fill_decay=1.5 --env-kw volatility=0.2 --seeds 0
+    python benchmarks/trading_market_making.py --env-kw mode=replay --env-kw actions=grid \
+        --rewards pnl trade_completion dsr asymmetric --seeds 0 --steps 300000 --episodes 2000
+
+PPO trains with the tuned recipe (domains/recipes/ppo.appliedrl__MarketMaking-v0.yaml) plus `--set` overrides;
+every policy is then evaluated on the same `--episodes` episodes (common random numbers, seed `--eval-seed`), and
+the table gives each one's mean objective with its 95% interval, its ratio to the first baseline (the
+Cartea–Jaimungal optimum in model mode), the mean PnL per episode ("daily" return), its standard deviation and the
+PnL per unit filled (per-trade return); with `--env-kw running_penalty=0 --env-kw terminal_penalty=0` the
+objective is the PnL and its std the std of the daily returns. `--rewards` trains one PPO per reward function
+(the paper's comparison).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from datetime import date
+
+import gymnasium as gym
+import numpy as np
+
+import appliedrl  # noqa: F401
+from appliedrl.agents import PPO, PPOConfig, evaluate
+from appliedrl.agents.config import load_yaml, make_config, parse_assignments
+from appliedrl.agents.trainer import train
+from appliedrl.domains import recipe_for
+from appliedrl.domains.trading.market_making import baseline_factories
+
+ENV_ID = "appliedrl/MarketMaking-v0"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-kw", action="append", help="env keyword, e.g. --env-kw fill_decay=1.5")
+    parser.add_argument("--set", action="append", help="PPO config override, e.g. --set learning_rate=1e-3")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="PPO training seeds (none: baselines only)")
+    parser.add_argument("--steps", type=int, default=1_000_000, help="PPO training steps per seed")
+    parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes per policy")
+    parser.add_argument("--eval-seed", type=int, default=12345)
+    parser.add_argument("--rewards", nargs="*", help="train PPO with each of these rewards (default: env_kwargs')")
+    args = parser.parse_args()
+    env_kwargs = parse_assignments(args.env_kw, "--env-kw")
+    recipe = recipe_for("ppo", ENV_ID)
+    quiet = {"eval_freq": 0, "tensorboard": False}  # the benchmark evaluates at the end, on its own episodes
+    config = make_config(PPOConfig, load_yaml(recipe) if recipe else {}, quiet, parse_assignments(args.set),
+                         agent="ppo")
+    print(f"# {date.today()} {platform.processor() or platform.machine()}, env_kwargs={env_kwargs}, "
+          f"episodes={args.episodes}, eval seed={args.eval_seed}")
+
+    eval_kwargs = env_kwargs | {"reward": "pnl"}  # every policy's returns are then its objective
+    env = gym.make(ENV_ID, **env_kwargs).unwrapped
+    rows = []
+    for name, make in baseline_factories().items():
+        if env.action_space.shape != (2,) and name not in ("fixed-depth", "random"):
+            continue  # the CJP and AS quotes need depth actions
+        result = evaluate(make(env, 0), ENV_ID, args.episodes, args.eval_seed, eval_kwargs, max_parallel=1000)
+        rows.append((name, result, 0.0))
+    for reward in args.rewards or [env_kwargs.get("reward", "pnl")]:
+        kwargs = env_kwargs | {"reward": reward}
+        for seed in args.seeds:
+            start = time.perf_counter()
+            agent = PPO(ENV_ID, config, seed, kwargs)
+            train(agent, args.steps, progress_bar=False)
+            minutes = (time.perf_counter() - start) / 60
+            result = evaluate(agent, ENV_ID, args.episodes, args.eval_seed, eval_kwargs, max_parallel=1000)
+            rows.append((f"ppo {reward} seed {seed}", result, minutes))
+            print(f"{rows[-1][0]}: {result.mean:.4f} after {args.steps} steps, {minutes:.1f} min", flush=True)
+
+    reference = rows[0][1]
+    print(f"\n| policy | mean objective | 95% CI | std | / {rows[0][0]} | paired difference [95% CI] | "
+          f"PnL per episode | PnL per fill | train min |\n|---|---|---|---|---|---|---|---|---|")
+    for name, result, minutes in rows:
+        low, high = result.confidence_interval()
+        pnl, fills = result.metrics["pnl"], result.metrics["fills"]
+        # the same episodes in the same order (common random numbers): a paired difference
+        difference = result.returns - reference.returns
+        half = 1.96 * difference.std(ddof=1) / np.sqrt(len(difference))
+        print(f"| {name} | {result.mean:.4f} | [{low:.4f}, {high:.4f}] | {result.std:.4f} | "
+              f"{result.mean / reference.mean:.2%} | {difference.mean():+.4f} [{difference.mean() - half:+.4f}, "
+              f"{difference.mean() + half:+.4f}] | {pnl:.4f} | {pnl / max(fills, 1e-12):.4f} | {minutes:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
