@@ -68,6 +68,8 @@ class Algorithm:
     name: ClassVar[str]
     Config: ClassVar[type[RunConfig]]
     env_kinds: ClassVar[tuple[str, ...]]  # the env kinds it trains on (appliedrl.envs.spec.KINDS)
+    # True: only a domain's agent builder can build it (HDPO's differentiable problem, MADDPG's batched worlds)
+    built_by_domain: ClassVar[bool] = False
     unit: ClassVar[str] = "steps"
     score_key: ClassVar[str] = "mean_return"
     higher_is_better: ClassVar[bool] = True

@@ -156,6 +156,7 @@ class HDPO(Algorithm):
     name = "hdpo"
     Config = HDPOConfig
     env_kinds = ("single",)
+    built_by_domain = True
     unit = "epochs"
     score_key = "dev_cost"
     higher_is_better = False

@@ -76,6 +76,7 @@ class MADDPG(Algorithm):
     name = "maddpg"
     Config = MADDPGConfig
     env_kinds = ("parallel",)
+    built_by_domain = True
     unit = "transitions"
 
     def __init__(self, envs: Any, config: MADDPGConfig | None = None, seed: int = 0, env_id: str | None = None,

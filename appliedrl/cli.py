@@ -105,7 +105,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("agents:")
     for name, cls in AGENTS.items():
         summary = cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"  {name:<10} trains {', '.join(cls.env_kinds)} envs, budget in {cls.unit}: {summary}")
+        kinds = f"{', '.join(cls.env_kinds)} envs" + (" whose domain builds it" if cls.built_by_domain else "")
+        print(f"  {name:<10} trains {kinds}, budget in {cls.unit}: {summary}")
     print("`appliedrl list ENV_ID` shows an env's keywords, agents, baselines and benchmark settings")
     return 0
 
@@ -113,7 +114,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _describe_env(env_id: str) -> int:
     from appliedrl.agents import AGENTS
     from appliedrl.domains.registry import baselines_for, domain_of, spec_of
-    from appliedrl.runner import _check_env
+    from appliedrl.runner import _check_env, trains_on
 
     spec = spec_of(env_id)
     if spec.kind == "single":
@@ -125,10 +126,13 @@ def _describe_env(env_id: str) -> int:
 
         entry = gym.spec(env_id).entry_point
         target = entry if callable(entry) else spec.load(entry)
-        keywords = [f"{p.name}={p.default!r}" for p in inspect.signature(target).parameters.values()
+        parameters = inspect.signature(target).parameters.values()
+        keywords = [f"{p.name}={p.default!r}" for p in parameters
                     if p.default is not inspect.Parameter.empty and p.name != "render_mode"]
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            keywords.append(f"and the model's parameters (docs/{domain.name}.md)")
         print(f"  keywords (--env-kw): {', '.join(keywords) or '(none)'}")
-    agents = [name for name, cls in AGENTS.items() if spec.kind in cls.env_kinds]
+    agents = [name for name, cls in AGENTS.items() if trains_on(cls, spec)]
     print(f"  agents: {', '.join(agents)}")
     print(f"  baselines: {', '.join(f'baseline:{name}' for name in baselines_for(env_id))}")
     for setting in domain.settings:

@@ -63,12 +63,17 @@ def agent_class(name: str) -> type[Algorithm]:
     return AGENTS[name]
 
 
+def trains_on(cls: type[Algorithm], spec: EnvSpec) -> bool:
+    """Whether the agent trains on this env: its kind, and a domain builder where the agent needs one."""
+    return spec.kind in cls.env_kinds and (not cls.built_by_domain or cls.name in domain_of(spec.id).agent_builders)
+
+
 def check_pairing(cls: type[Algorithm], spec: EnvSpec) -> None:
-    """Raise RunError when the agent does not train on this kind of env, naming the agents that do."""
-    if spec.kind not in cls.env_kinds:
-        fitting = [name for name, other in AGENTS.items() if spec.kind in other.env_kinds]
-        raise RunError(f"{cls.name} does not train on {spec.id} (a {spec.kind} env); agents for it: "
-                       f"{', '.join(fitting)}")
+    """Raise RunError when the agent does not train on this env, naming the agents that do."""
+    if not trains_on(cls, spec):
+        fitting = [name for name, other in AGENTS.items() if trains_on(other, spec)]
+        what = f"a {spec.kind} env" if spec.kind not in cls.env_kinds else f"its domain does not build {cls.name}"
+        raise RunError(f"{cls.name} does not train on {spec.id} ({what}); agents for it: {', '.join(fitting)}")
 
 
 def resolve(spec: RunSpec) -> tuple[type[Algorithm], Any, int, Path | None]:

@@ -137,6 +137,8 @@ def test_list(capsys):
     (["train", "particles/simple_spread_v3", "--agent", "ppo"],
      "ppo does not train on particles/simple_spread_v3 (a parallel env); agents for it: maddpg"),
     (["train", "CartPole-v1", "--agent", "maddpg"], "maddpg does not train on CartPole-v1 (a single env)"),
+    (["train", "appliedrl/OptimalExecution-v0", "--agent", "hdpo"], "hdpo does not train on "
+     "appliedrl/OptimalExecution-v0 (its domain does not build hdpo); agents for it: ppo, a2c, reinforce, dqn"),
     (["train", "particles/simple_spread_v3", "--agent", "maddpg", "--steps", "20000"],
      "a budget of 20,000 transitions ends before the first update at 25,600"),
     (["train", "CartPole-v1", "--agent", "dqn", "--steps", "50", "--set", "learning_starts=100"],

@@ -32,6 +32,9 @@ DOMAIN = Domain(
     ),
     agents=("dqn", "ppo"),
     metric=Metric("mean_return"),
-    env_metrics={EXECUTION_ID: Metric("objective", higher_is_better=False,
-                                      description="implementation shortfall + risk aversion × variance proxy, in dollars")},
+    env_metrics={EXECUTION_ID: Metric(
+        "objective", higher_is_better=False,
+        description="implementation shortfall + risk aversion × variance proxy, in dollars; the return is "
+                    "−objective / reward_scale (the Almgren–Chriss optimum's avoidable cost; in expectation "
+                    "with the default denoised reward)")},
 )
