@@ -1,6 +1,6 @@
 """PPO against the market-making baselines on the same seeded episodes (the CJP objective, higher is better).
 
-    python benchmarks/trading_market_making.py --seeds 0 1 2 3 4 --steps 1000000 --episodes 10000
+    python benchmarks/trading_market_making.py --seeds 0 1 2 3 4 --steps 2000000 --episodes 10000
     python benchmarks/trading_market_making.py --env-kw fill_decay=1.5 --env-kw volatility=0.2 --seeds 0
     python benchmarks/trading_market_making.py --env-kw mode=replay --env-kw actions=grid \
         --rewards pnl trade_completion dsr asymmetric --seeds 0 --steps 300000 --episodes 2000
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--env-kw", action="append", help="env keyword, e.g. --env-kw fill_decay=1.5")
     parser.add_argument("--set", action="append", help="PPO config override, e.g. --set learning_rate=1e-3")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="PPO training seeds (none: baselines only)")
-    parser.add_argument("--steps", type=int, default=1_000_000, help="PPO training steps per seed")
+    parser.add_argument("--steps", type=int, default=2_000_000, help="PPO training steps per seed")
     parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes per policy")
     parser.add_argument("--eval-seed", type=int, default=12345)
     parser.add_argument("--rewards", nargs="*", help="train PPO with each of these rewards (default: env_kwargs')")
