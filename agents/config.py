@@ -31,6 +31,9 @@ class RunConfig:
     tensorboard: bool = True
     device: str = "cpu"
     torch_threads: int | None = 1  # small networks train fastest on one thread; None: torch's default (all cores)
+    # stop once an evaluation's score reaches this (SB3's StopTrainingOnRewardThreshold; the agent's score
+    # direction decides "reaches"); None: train for the whole budget
+    stop_score: float | None = None
 
     def validate(self) -> None:
         """Raise ConfigError for values that cannot work; subclasses extend it."""

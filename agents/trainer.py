@@ -103,7 +103,7 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                     eval_result, evaluated_at = run_eval(), now
                     metrics.update(_prefixed("eval", eval_result))
                     progress.update(task, eval=_eval_text(agent, best, eval_result))
-                stop_reason = agent.stop_reason()
+                stop_reason = agent.stop_reason() or (_score_reached(agent, eval_result) if evaluated_at == now else None)
                 metrics[f"time/{agent.unit}_per_second"], metrics["time/seconds"] = rate, wall()
                 if logger is not None and (_crossed(before, now, config.log_freq) or stop_reason):
                     logger.log(now, metrics)
@@ -153,6 +153,15 @@ def _check_run_dir(run_dir: Path, resume: bool, total: int, unit: str) -> None:
         if finished is not None and finished.get("progress", 0) >= total:
             raise RunExistsError(f"{run_dir} finished at {finished['progress']:,} {unit} "
                                  f"({finished.get('stopped', 'budget reached')}); give a budget above that to go on")
+
+
+def _score_reached(agent: Algorithm, result: dict[str, Any]) -> str | None:
+    """Why to stop when the evaluation `result` reaches the config's stop_score, else None."""
+    target, score = agent.config.stop_score, result.get(agent.score_key)
+    if target is None or score is None:
+        return None
+    reached = score >= target if agent.higher_is_better else score <= target
+    return f"the evaluation's {agent.score_key} {score:g} reached stop_score {target:g}" if reached else None
 
 
 def _crossed(before: int, now: int, every: int) -> bool:

@@ -50,6 +50,7 @@ def _fail(message: str) -> NoReturn:
 
 def _parser() -> argparse.ArgumentParser:
     from appliedrl.agents import AGENTS
+    from appliedrl.runner import DEFAULT_BUDGETS
 
     parser = argparse.ArgumentParser(prog="appliedrl", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -61,9 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an agent on an environment")
     train.add_argument("env_id", nargs="?", help="a Gymnasium id, e.g. CartPole-v1, or one of `appliedrl list`")
     train.add_argument("--agent", choices=list(AGENTS), help="algorithm to train")
-    train.add_argument("--steps", type=int, help="the budget in the agent's unit: env steps (ppo, a2c, reinforce, "
-                                                 "dqn), transitions (maddpg) or epochs (hdpo); default: the recipe's, "
-                                                 "else 100,000 steps, 1,000,000 transitions or 20,000 epochs")
+    units = {cls.unit: [n for n, other in AGENTS.items() if other.unit == cls.unit] for cls in AGENTS.values()}
+    defaults = ", ".join(f"{DEFAULT_BUDGETS[unit]:,} {unit}" for unit in units)
+    train.add_argument("--steps", type=int, help="the budget in the agent's unit: " + ", ".join(
+        f"{unit} ({', '.join(names)})" for unit, names in units.items()) + f"; default: the recipe's, else {defaults}")
     train.add_argument("--seed", type=int, help="seeds the envs, networks and sampling (default 0)")
     train.add_argument("--out", help="run folder (default runs/<env>-<agent>-s<seed>)")
     train.add_argument("--config", help="YAML file of agent config keys")

@@ -174,6 +174,24 @@ def test_periodic_evaluation_keeps_the_best_policy_and_leaves_training_alone(tmp
     assert torch.equal(params(unwatched), params(agent))
 
 
+def test_stop_score_ends_training_at_the_first_evaluation_that_reaches_it(tmp_path, tiny_ppo_config):
+    config = dataclasses.replace(tiny_ppo_config, eval_freq=64, eval_episodes=3)
+    seen = []  # (step, evaluation's mean return, parameters)
+
+    def record(agent, metrics):
+        if "eval/mean_return" in metrics:
+            seen.append((agent.num_timesteps, metrics["eval/mean_return"], params(agent).clone()))
+
+    train(PPO("CartPole-v1", config, seed=1), 320, callbacks=[record], progress_bar=False)
+    target = sorted(mean for _, mean, _ in seen)[-2]  # reached before the end, not necessarily at once
+    step, mean, weights = next(entry for entry in seen if entry[1] >= target)
+    agent = PPO("CartPole-v1", dataclasses.replace(config, stop_score=target), seed=1)
+    summary = train(agent, 320, run_dir=tmp_path, progress_bar=False)
+    assert summary["progress"] == step < 320 and summary["eval"]["mean_return"] == mean
+    assert summary["stopped"] == f"the evaluation's mean_return {mean:g} reached stop_score {target:g}"
+    assert torch.equal(params(agent), weights)
+
+
 def test_ctrl_c_saves_a_checkpoint_the_run_resumes_from_exactly(tmp_path, tiny_ppo_config):
     full = PPO("CartPole-v1", tiny_ppo_config, seed=1)
     train(full, 320, run_dir=tmp_path / "full", progress_bar=False)
