@@ -2,8 +2,9 @@
 
     nice -n 10 python benchmarks/connect_four.py --seed 0 --run-dir runs/connect_four_s0
 
-Trains exactly as `appliedrl train pettingzoo/connect_four_v3 --agent ppo --env-kw 'opponents=[self, one-ply]'`
-does (through appliedrl.runner, with the recipe domains/recipes/ppo.pettingzoo__connect_four_v3.yaml and its
+Trains exactly as
+`appliedrl train pettingzoo/connect_four_v3 --agent ppo --env-kw 'opponents=[self, one-ply, random]'` does
+(through appliedrl.runner, with the recipe domains/recipes/ppo.pettingzoo__connect_four_v3.yaml and its
 budget unless --steps is given): "self" slots play snapshots of the learner taken every `self_play_every`
 iterations, and the trainer's evaluations play one-ply to keep the best policy. The final and the best policies
 then play `--deals` deals from both seats against random and against one-ply (2 x deals games each), reported
@@ -27,7 +28,7 @@ from appliedrl.agents.turn_based import Estimate, evaluate_matches
 from appliedrl.domains.games import CONNECT_FOUR
 from appliedrl.runner import RunSpec, load_policy, run
 
-OPPONENTS = ["self", "one-ply"]  # the training pool (env keywords)
+OPPONENTS = ["self", "one-ply", "random"]  # the training pool (env keywords)
 MATCH_SEED = 10_000  # match deals never reuse training or the trainer's evaluation seeds
 
 
