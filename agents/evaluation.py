@@ -132,7 +132,7 @@ class MultiAgentPolicy(Protocol):
 class MultiAgentEvalResult(EvalResult):
     """Per-episode returns of every agent, `agent_returns` [episodes, agents]; `returns` is their mean per episode."""
 
-    agent_returns: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    agent_returns: np.ndarray = dataclasses.field(kw_only=True)
 
     def to_dict(self, agents: list[str] | None = None, with_ci: bool = True) -> dict[str, Any]:
         """As EvalResult's, with `mean_return` the mean per-agent episode return, plus each agent's mean."""

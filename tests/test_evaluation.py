@@ -37,7 +37,8 @@ def test_numpy_inputs_come_out_plain():
     result = EvalResult(returns, np.array([3, 3, 3]), {"success_rate": np.float64(0.5)})
     assert result.to_dict()["success_rate"] == 0.5
     _assert_plain(result.to_dict())
-    multi = MultiAgentEvalResult(returns, np.array([3, 3, 3]), {}, np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 5.0]]))
+    multi = MultiAgentEvalResult(returns, np.array([3, 3, 3]), {},
+                                 agent_returns=np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 5.0]]))
     summary = multi.to_dict(["a", "b"])
     _assert_plain(summary)
     assert summary["agent_mean_returns"] == {"a": 2.0, "b": 8.0 / 3}
