@@ -22,6 +22,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from appliedrl.envs.autoreset import final_info
 from appliedrl.envs.inventory.problem import InventoryProblem, is_integer, make_problem
 from appliedrl.envs.inventory.simulator import InventorySimulator
 
@@ -207,13 +208,9 @@ class InventoryVectorEnv(VectorEnv):
         info: dict[str, Any] = {}
         if truncated.any():
             done = np.flatnonzero(truncated)
-            metrics = np.zeros(self.num_envs)
-            metrics[done] = [self._episodes.average_cost(i) for i in done]
-            info = {"final_obs": np.array(list(self._episodes.observation()), dtype=object),
-                    "_final_obs": truncated.copy(),
-                    "final_info": {"episode_metrics": {"average_cost": metrics, "_average_cost": truncated.copy()},
-                                   "_episode_metrics": truncated.copy()},
-                    "_final_info": truncated.copy()}
+            costs = np.zeros(self.num_envs)
+            costs[done] = [self._episodes.average_cost(i) for i in done]
+            info = final_info(self._episodes.observation(), truncated, {"average_cost": costs})
             self._episodes.reset(self.np_random, done)
         return self._episodes.observation(), -cost, terminated, truncated, info
 

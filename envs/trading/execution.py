@@ -42,6 +42,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from appliedrl.envs.autoreset import final_info
 from appliedrl.envs.render import bar_frame
 
 LIQUIDITY = ("constant", "deterministic", "stochastic")
@@ -356,14 +357,8 @@ class OptimalExecutionVectorEnv(_ExecutionMixin, VectorEnv):
         truncated = np.zeros(self.num_envs, bool)
         info: dict[str, Any] = {}
         if terminated.any():
-            done = np.flatnonzero(terminated)
-            metrics = {key: np.where(terminated, value, 0.0) for key, value in self._episodes.metrics().items()}
-            metrics.update({f"_{key}": terminated.copy() for key in list(metrics)})
-            info = {"final_obs": np.array(list(self._episodes.observation()), dtype=object),
-                    "_final_obs": terminated.copy(),
-                    "final_info": {"episode_metrics": metrics, "_episode_metrics": terminated.copy()},
-                    "_final_info": terminated.copy()}
-            self._episodes.reset(self.np_random, done)
+            info = final_info(self._episodes.observation(), terminated, self._episodes.metrics())
+            self._episodes.reset(self.np_random, np.flatnonzero(terminated))
         return self._episodes.observation(), rewards, terminated, truncated, info
 
 

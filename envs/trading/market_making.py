@@ -36,6 +36,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from appliedrl.envs.autoreset import final_info
 from appliedrl.envs.render import bar_frame
 
 MODES = ("model", "replay")
@@ -361,10 +362,6 @@ class MarketMakingVectorEnv(VectorEnv):
             for i in done:
                 for key, value in self._episodes.metrics(i).items():
                     metrics[key][i] = value
-            metrics.update({f"_{key}": last.copy() for key in list(metrics)})
-            info = {"final_obs": np.array(list(self._episodes.observation()), dtype=object),
-                    "_final_obs": last.copy(),
-                    "final_info": {"episode_metrics": metrics, "_episode_metrics": last.copy()},
-                    "_final_info": last.copy()}
+            info = final_info(self._episodes.observation(), last, metrics)
             self._episodes.reset(self.np_random, done)
         return self._episodes.observation(), rewards, last.copy(), np.zeros(self.num_envs, bool), info
