@@ -100,17 +100,24 @@ def field_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
+EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # what YAML 1.1 reads as a string
+
+
 def parse_assignments(pairs: list[str] | None, what: str = "--set") -> dict[str, Any]:
-    """Turn ["gamma=0.98", "net_arch=[64, 64]"] into a dict; values are read as YAML scalars or lists."""
+    """Turn ["gamma=0.98", "net_arch=[64, 64]"] into a dict; values are read as YAML scalars or lists, and a
+    number YAML 1.1 leaves as a string (2e-5, 1e6: no dot) as the number."""
     result: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"{what} expects key=value, got {pair!r}")
         try:
-            result[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
-            result[key.strip()] = raw
+            value = raw
+        if isinstance(value, str) and EXPONENT_NUMBER.fullmatch(value.strip()):
+            value = float(value)
+        result[key.strip()] = value
     return result
 
 

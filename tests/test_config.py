@@ -102,3 +102,10 @@ def test_a_malformed_settings_section_is_a_config_error(tmp_path, monkeypatch):
     (tmp_path / "hdpo.appliedrl__Inventory-v0.yaml").write_text("settings:\n  serial: 3\n")
     with pytest.raises(ConfigError, match="'settings' must map each setting to a mapping of config keys"):
         recipe_layers("hdpo", "appliedrl/Inventory-v0")
+
+
+def test_exponent_numbers_without_a_dot_are_numbers_for_env_keywords_too():
+    parsed = parse_assignments(["temporary_impact=2e-5", "shares=1E6", "tag=1e5x", "levels=[1e-3]"])
+    assert parsed["temporary_impact"] == 2e-5 and parsed["shares"] == 1e6 and parsed["tag"] == "1e5x"
+    assert parsed["levels"] == ["1e-3"]  # inside a list YAML's reading stands (config keys coerce by their type)
+    assert make_config(PPOConfig, parse_assignments(["n_steps=1e3"])).n_steps == 1000
