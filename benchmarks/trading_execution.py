@@ -27,12 +27,12 @@ import numpy as np
 from scipy import stats
 
 import appliedrl  # noqa: F401
-from appliedrl.agents import DQN, DQNConfig, evaluate
-from appliedrl.agents.config import load_yaml, make_config, parse_assignments
+from appliedrl.agents import DQN, evaluate
+from appliedrl.agents.config import parse_assignments
 from appliedrl.agents.trainer import train
-from appliedrl.domains.recipes import recipe_for
 from appliedrl.domains.registry import baselines_for
 from appliedrl.envs.trading import schedule_cost
+from appliedrl.runner import RunSpec, resolve
 
 ENV_ID = "appliedrl/OptimalExecution-v0"
 EVAL_SEED = 10_000_000  # evaluation episodes never reuse training seeds
@@ -69,8 +69,7 @@ def main() -> None:
     parser.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="DQN config override")
     parser.add_argument("--seeds", type=int, default=5, help="training seeds 0..seeds-1")
-    parser.add_argument("--steps", type=int, default=200_000,
-                        help="training env steps (the targets' budget; the CLI's default is 100,000)")
+    parser.add_argument("--steps", type=int, help="training env steps (default: the recipe's budget, 200,000)")
     parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--speed", action="store_true", help="only measure env steps/s at 1 and 1,024 envs")
@@ -78,11 +77,10 @@ def main() -> None:
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
     if args.speed:
         return speed(env_kwargs)
-    recipe = recipe_for("dqn", ENV_ID)
-    layers = [load_yaml(recipe)] if recipe else []
-    config = make_config(DQNConfig, *layers, {"eval_freq": 0, "tensorboard": False}, parse_assignments(args.set),
-                         agent="dqn")
-    steps = args.steps
+    quiet = {"eval_freq": 0, "tensorboard": False}  # the benchmark evaluates at the end, on its own episodes
+    _, config, budget, recipe = resolve(RunSpec(ENV_ID, "dqn", env_kwargs=env_kwargs,
+                                                overrides=quiet | parse_assignments(args.set)))
+    steps = args.steps or budget
     exact_kwargs = {**env_kwargs, "continuous": True}
     env = gym.make(ENV_ID, **env_kwargs).unwrapped
     exact_env = gym.make(ENV_ID, **exact_kwargs).unwrapped

@@ -25,11 +25,11 @@ import gymnasium as gym
 import numpy as np
 
 import appliedrl  # noqa: F401
-from appliedrl.agents import PPO, PPOConfig, evaluate
-from appliedrl.agents.config import load_yaml, make_config, parse_assignments
+from appliedrl.agents import PPO, evaluate
+from appliedrl.agents.config import parse_assignments
 from appliedrl.agents.trainer import train
-from appliedrl.domains import recipe_for
 from appliedrl.domains.trading.market_making import baseline_factories
+from appliedrl.runner import RunSpec, resolve
 
 ENV_ID = "appliedrl/MarketMaking-v0"
 
@@ -39,16 +39,16 @@ def main() -> None:
     parser.add_argument("--env-kw", action="append", help="env keyword, e.g. --env-kw fill_decay=1.5")
     parser.add_argument("--set", action="append", help="PPO config override, e.g. --set learning_rate=1e-3")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="PPO training seeds (none: baselines only)")
-    parser.add_argument("--steps", type=int, default=2_000_000, help="PPO training steps per seed")
+    parser.add_argument("--steps", type=int, help="PPO training steps per seed (default: the recipe's budget, 2M)")
     parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes per policy")
     parser.add_argument("--eval-seed", type=int, default=12345)
     parser.add_argument("--rewards", nargs="*", help="train PPO with each of these rewards (default: env_kwargs')")
     args = parser.parse_args()
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
-    recipe = recipe_for("ppo", ENV_ID)
     quiet = {"eval_freq": 0, "tensorboard": False}  # the benchmark evaluates at the end, on its own episodes
-    config = make_config(PPOConfig, load_yaml(recipe) if recipe else {}, quiet, parse_assignments(args.set),
-                         agent="ppo")
+    _, config, budget, _ = resolve(RunSpec(ENV_ID, "ppo", env_kwargs=env_kwargs,
+                                           overrides=quiet | parse_assignments(args.set)))
+    steps = args.steps or budget
     print(f"# {date.today()} {platform.processor() or platform.machine()}, env_kwargs={env_kwargs}, "
           f"episodes={args.episodes}, eval seed={args.eval_seed}")
 
@@ -65,11 +65,11 @@ def main() -> None:
         for seed in args.seeds:
             start = time.perf_counter()
             agent = PPO(ENV_ID, config, seed, kwargs)
-            train(agent, args.steps, progress_bar=False)
+            train(agent, steps, progress_bar=False)
             minutes = (time.perf_counter() - start) / 60
             result = evaluate(agent, ENV_ID, args.episodes, args.eval_seed, eval_kwargs, max_parallel=1000)
             rows.append((f"ppo {reward} seed {seed}", result, minutes))
-            print(f"{rows[-1][0]}: {result.mean:.4f} after {args.steps} steps, {minutes:.1f} min", flush=True)
+            print(f"{rows[-1][0]}: {result.mean:.4f} after {steps} steps, {minutes:.1f} min", flush=True)
 
     reference = rows[0][1]
     print(f"\n| policy | mean objective | 95% CI | std | / {rows[0][0]} | paired difference [95% CI] | "
