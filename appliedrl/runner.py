@@ -216,8 +216,9 @@ def evaluate(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] 
 
 def load_policy(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None, seed: int = 0,
                 best: bool = False) -> tuple[Any, str]:
-    """A policy by name, `baseline:NAME` (of a single-agent or turn-based `env_id`) or a run folder / saved agent
-    file (its final policy, or with `best` its best evaluated one), and where it came from."""
+    """A policy by name, `baseline:NAME` (of `env_id`; a parallel env's baseline is made for one batched copy) or
+    a run folder / saved agent file (its final policy, or with `best` its best evaluated one), and where it came
+    from."""
     import gymnasium as gym
 
     if policy.startswith("baseline:"):
@@ -225,6 +226,10 @@ def load_policy(policy: str, env_id: str | None = None, env_kwargs: dict[str, An
             raise RunError(f"{policy} needs the env it plays")
         env_kwargs = env_kwargs or {}
         baseline = _baseline(policy.partition(":")[2], env_id)
+        spec = spec_of(env_id)
+        if spec.kind == "parallel":
+            envs = _batched_envs(spec, env_kwargs, 1)
+            return _constructing(lambda: baseline.make(envs, seed), env_id, env_kwargs), baseline.summary()
         probe = _constructing(lambda: gym.make(env_id, **env_kwargs), env_id, env_kwargs)
         try:
             return _constructing(lambda: baseline.make(probe.unwrapped, seed), env_id, env_kwargs), baseline.summary()

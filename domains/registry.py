@@ -52,11 +52,19 @@ class Metric:
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
-    """A benchmark setting: an env id with keyword arguments, named for `compare`."""
+    """A benchmark setting: an env id with keyword arguments, named for `compare`, and what it compares there."""
 
     name: str
     env_id: str
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # keywords of the evaluation episodes over env_kwargs (a game's fixed opponents instead of self-play)
+    eval_env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    agents: tuple[str, ...] = ()  # the agents compared here; empty: the domain's that train on the env
+    baselines: tuple[str, ...] = ()  # the baselines compared here; empty: every one that serves the env
+
+    @property
+    def evaluation_kwargs(self) -> dict[str, Any]:
+        return {**self.env_kwargs, **self.eval_env_kwargs}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +78,10 @@ class Domain:
     agents: tuple[str, ...] = ()  # the agents a comparison trains by default
     metric: Metric = Metric()
     env_metrics: dict[str, Metric] = dataclasses.field(default_factory=dict)  # env id -> its own headline metric
+    # the domain's natural picture for `compare`: picture(setting, policies, seed) plays one episode seeded with
+    # `seed` of the setting's evaluation env with each policy (method name -> loaded policy) and returns a
+    # matplotlib Figure
+    picture: Callable[[Setting, dict[str, Any], int], Any] | None = None
 
     def metric_of(self, env_id: str) -> Metric:
         """The headline metric of one of the domain's envs (its own, else the domain's)."""

@@ -9,7 +9,8 @@ DOMAIN = Domain(
     "games", "turn-based PettingZoo games, one seat learned by self-play against an opponent pool",
     baselines=(Baseline("one-ply", lambda game, seed: OnePly(seed), (CONNECT_FOUR,), ("aec",),
                         OnePly.__doc__),),
-    settings=(Setting("connect_four", CONNECT_FOUR, {"opponents": ["self", "one-ply", "random"]}),),
+    settings=(Setting("connect_four", CONNECT_FOUR, {"opponents": ["self", "one-ply", "random"]},
+                      eval_env_kwargs={"opponents": ["one-ply"]}),),
     agents=("ppo",),
     metric=Metric("win"),
 )

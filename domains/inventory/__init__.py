@@ -14,7 +14,7 @@ DOMAIN = Domain(
     settings=(
         Setting("lost_sales", ENV_ID, {"setting": "one_store_lost", "lead_time": 4, "shortage_cost": 9}),
         Setting("backlogged", ENV_ID, {"setting": "one_store_backlogged"}),
-        Setting("serial", ENV_ID, {"setting": "serial"}),
+        Setting("serial", ENV_ID, {"setting": "serial"}, baselines=("echelon_base_stock", "constant_order", "random")),
     ),
     agents=("hdpo", "ppo"),
     metric=Metric("average_cost", higher_is_better=False,
