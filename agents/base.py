@@ -71,6 +71,9 @@ class Algorithm:
     # True: only a domain's agent builder can build it (HDPO's differentiable problem, MADDPG's batched worlds)
     built_by_domain: ClassVar[bool] = False
     unit: ClassVar[str] = "steps"
+    # config keys counted in `unit` that belong to the schedule: a run shortened to a fraction of its recipe's
+    # budget (compare's smoke and small budgets) scales them by the same fraction
+    schedule_keys: ClassVar[tuple[str, ...]] = ()
     score_key: ClassVar[str] = "mean_return"
     higher_is_better: ClassVar[bool] = True
     config: RunConfig

@@ -101,6 +101,7 @@ class DQN(Agent):
 
     name = "dqn"
     Config = DQNConfig
+    schedule_keys = ("learning_starts", "target_update_interval")
     supported_actions = (spaces.Discrete,)
 
     def build(self) -> None:

@@ -75,6 +75,7 @@ class MADDPG(Algorithm):
 
     name = "maddpg"
     Config = MADDPGConfig
+    schedule_keys = ("learning_starts",)
     env_kinds = ("parallel",)
     built_by_domain = True
     unit = "transitions"

@@ -105,7 +105,8 @@ def train(agent: Algorithm, total: int, *, run_dir: str | Path | None = None, ca
                     progress.update(task, eval=_eval_text(agent, best, eval_result))
                 stop_reason = agent.stop_reason() or (_score_reached(agent, eval_result) if evaluated_at == now else None)
                 metrics[f"time/{agent.unit}_per_second"], metrics["time/seconds"] = rate, wall()
-                if logger is not None and (_crossed(before, now, config.log_freq) or stop_reason):
+                logged = _crossed(before, now, config.log_freq) or stop_reason or evaluated_at == now  # every eval
+                if logger is not None and logged:
                     logger.log(now, metrics)
                 for callback in callbacks:
                     if callback(agent, metrics) is False:

@@ -1,4 +1,5 @@
-"""The `appliedrl` command: list what exists, train an agent, evaluate a run or a baseline.
+"""The `appliedrl` command: list what exists, train an agent, evaluate a run or a baseline, compare a domain's
+agents with its baselines.
 
 It parses, calls appliedrl.runner and prints. Bad input (unknown env, agent, config key, malformed value) prints
 one line naming the valid choices and exits with code 2; an environment that produces NaN/inf stops training
@@ -87,7 +88,31 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object on one line")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    from appliedrl.compare import BUDGETS
+
+    compare = commands.add_parser("compare", help="train a domain's agents on its benchmark settings and compare them "
+                                                  "with its baselines: statistics, plots and reports")
+    compare.add_argument("domain", help="a domain with benchmark settings (see `appliedrl list`)")
+    compare.add_argument("--agents", type=_names, help="comma-separated agents (default: each setting's)")
+    compare.add_argument("--baselines", type=_names, help="comma-separated baselines (default: each setting's)")
+    compare.add_argument("--settings", type=_names, help="comma-separated settings (default: all of the domain's)")
+    compare.add_argument("--seeds", type=int, default=3, help="training seeds 0..N-1 per agent and setting (default 3)")
+    compare.add_argument("--budget", choices=list(BUDGETS), default="small", help=", ".join(
+        f"{b.name}: {b.fraction:g} of each recipe's training budget, {b.eval_episodes} evaluation episodes"
+        for b in BUDGETS.values()) + " (default small)")
+    compare.add_argument("--out", help="folder of the comparison (default reports/<domain>-<budget>); run again "
+                                       "to resume")
+    compare.add_argument("--workers", type=int, help="local processes running jobs (default: one per CPU)")
+    compare.add_argument("--ray", metavar="auto|ADDRESS", help="run each job as a Ray task: auto starts a local "
+                                                              "instance, an address joins a cluster")
+    compare.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    compare.set_defaults(func=cmd_compare)
     return parser
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -235,6 +260,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if metric.description:
         print(f"  ({metric.name}: {metric.description})")
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from appliedrl.compare import compare, plan
+    from appliedrl.report import print_summary, write_report
+
+    chosen = plan(args.domain, args.agents, args.baselines, args.settings, args.seeds, args.budget)
+    out = Path(args.out or f"reports/{args.domain}-{args.budget}")
+    results = compare(chosen, out, args.workers, args.ray, progress_bar=not args.no_progress)
+    files = write_report(results, "appliedrl " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["compare"] else "")
+    print_summary(results)
+    failed = int((results.rows["status"] != "ok").sum()) if len(results.rows) else 0
+    if failed:
+        print(f"{failed} run{'s' if failed > 1 else ''} failed (errors in the report); run the command again to "
+              f"retry {'them' if failed > 1 else 'it'}")
+    print(f"report: {files['report.html']} (and report.md, plots, results.parquet in {out})")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

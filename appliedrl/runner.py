@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -20,7 +20,7 @@ from appliedrl.agents.base import Algorithm
 from appliedrl.agents.checkpoint import CHECKPOINT_FILE, atomic_write_text, checkpoint_path, load_file
 from appliedrl.agents.config import ConfigError, config_to_dict, load_yaml, make_config
 from appliedrl.agents.evaluation import EvalResult, evaluate as evaluate_policy, evaluate_multiagent
-from appliedrl.agents.trainer import RunExistsError, train
+from appliedrl.agents.trainer import Callback, RunExistsError, train
 from appliedrl.agents.turn_based import SELF, SelfPlay
 from appliedrl.agents.vec_env import UnknownEnvError, check_env_id
 from appliedrl.domains.recipes import recipe_for, recipe_layers
@@ -108,8 +108,9 @@ def build_agent(cls: type[Algorithm], env_id: str, env_kwargs: dict[str, Any], c
     return _constructing(lambda: cls(env_id, config, seed, env_kwargs), env_id, env_kwargs)
 
 
-def run(spec: RunSpec) -> dict[str, Any]:
-    """Train as `spec` says in a new run folder; returns the summary (also in RUN/summary.json)."""
+def run(spec: RunSpec, callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
+    """Train as `spec` says in a new run folder; returns the summary (also in RUN/summary.json). `callbacks` are
+    the trainer's (called after every iteration; returning False stops)."""
     cls, config, budget, recipe = resolve(spec)
     run_dir = spec.run_dir or spec.default_run_dir()
     if checkpoint_path(run_dir).exists():
@@ -122,10 +123,11 @@ def run(spec: RunSpec) -> dict[str, Any]:
               "config": config_to_dict(config)}
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(yaml.safe_dump(record, sort_keys=False), run_dir / RUN_FILE)
-    return _train(agent, budget, run_dir, spec.progress_bar, resume=False)
+    return _train(agent, budget, run_dir, spec.progress_bar, resume=False, callbacks=callbacks)
 
 
-def resume(run_dir: str | Path, budget: int | None = None, progress_bar: bool = True) -> dict[str, Any]:
+def resume(run_dir: str | Path, budget: int | None = None, progress_bar: bool = True,
+           callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
     """Continue the run in `run_dir` exactly, with its saved settings; a new budget becomes the run's."""
     run_dir = Path(run_dir)
     if not (run_dir / RUN_FILE).is_file() or not checkpoint_path(run_dir).is_file():
@@ -140,17 +142,18 @@ def resume(run_dir: str | Path, budget: int | None = None, progress_bar: bool = 
     if budget is not None and budget != record[BUDGET_KEY]:
         record[BUDGET_KEY] = budget
         atomic_write_text(yaml.safe_dump(record, sort_keys=False), run_dir / RUN_FILE)
-    return _train(agent, record[BUDGET_KEY], run_dir, progress_bar, resume=True)
+    return _train(agent, record[BUDGET_KEY], run_dir, progress_bar, resume=True, callbacks=callbacks)
 
 
-def _train(agent: Algorithm, budget: int, run_dir: Path, progress_bar: bool, resume: bool) -> dict[str, Any]:
+def _train(agent: Algorithm, budget: int, run_dir: Path, progress_bar: bool, resume: bool,
+           callbacks: Sequence[Callback]) -> dict[str, Any]:
     source = getattr(agent.config, "pretrain_from", None)
     demonstrator = None
     if source is not None and not resume:
         demonstrator = load_policy(source, agent.env_id, agent.env_kwargs, agent.seed)[0]
     try:
-        return train(agent, budget, run_dir=run_dir, callbacks=_self_play(agent), progress_bar=progress_bar,
-                     resume=resume, demonstrator=demonstrator)
+        return train(agent, budget, run_dir=run_dir, callbacks=[*_self_play(agent), *callbacks],
+                     progress_bar=progress_bar, resume=resume, demonstrator=demonstrator)
     except RunExistsError as error:
         raise RunError(str(error)) from None
     finally:

@@ -4,6 +4,7 @@ import signal
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -159,6 +160,10 @@ def test_periodic_evaluation_keeps_the_best_policy_and_leaves_training_alone(tmp
     evaluations = [(step, mean, weights) for step, mean, weights in seen if mean is not None]
     assert [step for step, *_ in evaluations] == [64, 128, 192, 256]  # every 64 steps; the end's comes after
     evaluations.append((320, summary["eval"]["mean_return"], params(agent)))
+    logged = pd.read_csv(tmp_path / "metrics.csv").dropna(subset=["eval/mean_return"])
+    assert config.log_freq > 320  # every evaluation is logged all the same (compare draws learning curves)
+    assert logged["step"].tolist() == [64, 128, 192, 256, 320]
+    assert logged["eval/mean_return"].tolist() == [mean for _, mean, _ in evaluations]
     for step, mean, weights in evaluations:  # each is the fixed-seed evaluation of the policy of its step
         fresh = PPO("CartPole-v1", tiny_ppo_config, seed=1)
         with torch.no_grad():
