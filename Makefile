@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml setup.py
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/inventory_hdpo.py
+	$(VENV)/bin/appliedrl compare inventory --budget small --seeds 3 --out reports/demo
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -29,4 +29,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/vs_sb3.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs reports .pytest_cache

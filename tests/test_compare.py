@@ -172,4 +172,6 @@ def test_every_landed_domain_declares_settings_its_agents_and_baselines_fit(doma
             assert runner.trains_on(runner.AGENTS[agent], spec), (setting.name, agent)
         assert chosen.baselines[setting.name], f"{domain}/{setting.name} has no baseline"
         assert set(chosen.baselines[setting.name]) <= set(baselines_for(setting.env_id)), setting.name
+        for baseline in chosen.baselines[setting.name]:  # each accepts the setting's keywords
+            runner.load_policy(f"baseline:{baseline}", setting.env_id, setting.evaluation_kwargs)
     assert chosen.domain.picture is None or callable(chosen.domain.picture)

@@ -29,7 +29,7 @@ DOMAIN = Domain(
         Setting("market_making", MARKET_MAKING, {}, agents=("ppo",)),
         Setting("market_making_replay", MARKET_MAKING,
                 {"mode": "replay", "actions": "grid", "running_penalty": 0.0, "terminal_penalty": 0.0},
-                agents=("ppo",)),
+                agents=("ppo",), baselines=("fixed-depth", "random")),  # the others need the model's quotes
     ),
     agents=("dqn", "ppo"),
     metric=Metric("mean_return"),
