@@ -158,6 +158,23 @@ def test_grid_actions_quote_level_pairs_and_flatten_at_the_market_order_cost():
     assert e.book.cash[0] == pytest.approx(expected, abs=1e-9)
 
 
+def test_info_reports_the_quotes_the_market_saw_and_the_inventory_they_were_posted_with():
+    env = MarketMakingEnv(actions="grid", arrival_rate=200.0)
+    env.reset(seed=0)
+    record = _recording(env._episodes)
+    held = []
+    for action in (1, 0, FLATTEN, 7, 0):  # set a pair, keep it, flatten, set another, keep it
+        held.append(env._episodes.book.q[0])
+        _, _, _, _, info = env.step(action)
+        assert (info["bid_depth"], info["ask_depth"]) == (record[-1]["bid"][0], record[-1]["ask"][0])
+        assert info["quoting_inventory"] == (0.0 if action == FLATTEN else held[-1])
+    assert held[2] != 0  # the flatten had inventory to close
+    env = MarketMakingEnv(max_depth=2.0)
+    env.reset(seed=0)
+    info = env.step(np.array([0.5, 3.0], np.float32))[4]
+    assert (info["bid_depth"], info["ask_depth"], info["quoting_inventory"]) == (0.5, 2.0, 0.0)  # clipped
+
+
 @pytest.mark.parametrize("reward", ["trade_completion", "dsr", "asymmetric"])
 def test_other_rewards_are_finite_and_keep_the_objective_metric(reward):
     base = evaluate(FixedDepthPolicy(MarketMakingEnv()), ENV_ID, 200, seed=1)

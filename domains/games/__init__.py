@@ -1,6 +1,7 @@
 """Turn-based games: connect four's one-ply heuristic (the generic `random` serves every game too)."""
 
 from appliedrl.domains.games.connect_four import OnePly
+from appliedrl.domains.games.picture import connect_four_picture
 from appliedrl.domains.registry import Baseline, Domain, Metric, Setting
 
 CONNECT_FOUR = "pettingzoo/connect_four_v3"
@@ -13,6 +14,7 @@ DOMAIN = Domain(
                       eval_env_kwargs={"opponents": ["one-ply"]}),),
     agents=("ppo",),
     metric=Metric("win"),
+    picture=connect_four_picture,
 )
 
 __all__ = ["CONNECT_FOUR", "DOMAIN", "OnePly"]

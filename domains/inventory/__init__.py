@@ -2,6 +2,7 @@
 
 from appliedrl.domains.inventory.baselines import baseline_factories
 from appliedrl.domains.inventory.hdpo_problem import make_hdpo_agent
+from appliedrl.domains.inventory.picture import inventory_picture
 from appliedrl.domains.registry import Baseline, Domain, Metric, Setting
 
 ENV_ID = "appliedrl/Inventory-v0"
@@ -20,4 +21,5 @@ DOMAIN = Domain(
     metric=Metric("average_cost", higher_is_better=False,
                   description="cost per period and store after the first ignore_periods; the return is minus "
                               "the cost per store summed over every period, warm-up included"),
+    picture=inventory_picture,
 )

@@ -3,6 +3,7 @@
 from appliedrl.domains.particles.baselines import (ChaseTag, CoverAdversary, GreedySpread, NoOpPolicy,
                                                    RandomParticlePolicy, steer)
 from appliedrl.agents.maddpg import MADDPG, MADDPGConfig
+from appliedrl.domains.particles.picture import particles_picture
 from appliedrl.domains.registry import Baseline, Domain, Setting
 from appliedrl.envs.multiagent import make_multiagent
 
@@ -35,6 +36,7 @@ DOMAIN = Domain(
     settings=(Setting("spread", "particles/simple_spread_v3"),
               Setting("speaker_listener", "particles/simple_speaker_listener_v4")),
     agents=("maddpg",),
+    picture=particles_picture,
 )
 
 __all__ = ["DOMAIN", "steer"]

@@ -1,9 +1,14 @@
 """Trading domain: optimal execution (Almgren–Chriss with time-varying liquidity) for Double DQN, and market
 making (Cartea–Jaimungal–Penalva optimum, Avellaneda–Stoikov, fixed depth) for PPO."""
 
+from typing import Any
+
+from matplotlib.figure import Figure
+
 from appliedrl.domains.registry import Baseline, Domain, Metric, Setting
 from appliedrl.domains.trading.execution import BASELINES as EXECUTION_BASELINES
 from appliedrl.domains.trading.market_making import baseline_factories
+from appliedrl.domains.trading.picture import execution_picture, market_making_picture
 
 EXECUTION_ID = "appliedrl/OptimalExecution-v0"
 MARKET_MAKING = "appliedrl/MarketMaking-v0"
@@ -13,6 +18,13 @@ MARKET_MAKING_DESCRIPTIONS = {
     "fixed-depth": "both quotes at depth 1/kappa (replay: the best quotes)",
     "random": "uniformly random depths or grid actions",
 }
+
+
+def trading_picture(setting: Setting, policies: dict[str, Any], seed: int) -> Figure:
+    """Execution schedules against the Almgren–Chriss curve, or market makers' quotes against inventory."""
+    draw = {EXECUTION_ID: execution_picture, MARKET_MAKING: market_making_picture}[setting.env_id]
+    return draw(setting, policies, seed)
+
 
 DOMAIN = Domain(
     "trading", "optimal execution (Almgren–Chriss; Macrì & Lillo) with Double DQN against closed-form schedules, "
@@ -38,4 +50,5 @@ DOMAIN = Domain(
         description="implementation shortfall + risk aversion × variance proxy, in dollars; the return is "
                     "−objective / reward_scale (the Almgren–Chriss optimum's avoidable cost; in expectation "
                     "with the default denoised reward)")},
+    picture=trading_picture,
 )

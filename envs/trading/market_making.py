@@ -19,7 +19,10 @@ minus α q_T² at the end, so an episode's return is the CJP objective X_T + q_T
 "trade_completion" is the realised profit of each closing fill relative to `completion_target`, clipped to ±1;
 "dsr" is Moody's differential Sharpe ratio (η = 0.01) of the per-step value changes; "asymmetric" is the value
 change with gains from inventory damped by half (Spooner et al.'s asymmetrically dampened PnL). Whatever the
-reward, `info["episode_metrics"]` at the end holds the objective, the PnL, the final inventory and the fills.
+reward, `info["episode_metrics"]` at the end holds the objective, the PnL, the final inventory and the fills. The
+single env's info also gives each step's quotes, `bid_depth` and `ask_depth` (after clipping to `max_depth`; with
+grid actions the quotes kept or set), and `quoting_inventory`, the inventory held while they were posted (after a
+flatten).
 
 The randomness of a step (midprice move, arrival counts, one uniform per arrival for the fill draw) is drawn
 before the quotes are read and its amount does not depend on them, so two policies run with the same seed face
@@ -282,6 +285,7 @@ class _Episodes:
             quantity = np.where(flatten, -book.q, 0.0)
             realised += book.trade(quantity, np.where(quantity > 0, buy_price, sell_price))
         q_before, mid_before = book.q.copy(), market.mid.copy()
+        self.quotes = {"bid_depth": depths[:, 0], "ask_depth": depths[:, 1], "quoting_inventory": q_before}
         bid_price, ask_price = market.quote_prices(depths[:, 0], depths[:, 1])
         bought, sold = market.step(depths[:, 0], depths[:, 1], self.max_inventory - book.q,
                                    self.max_inventory + book.q, rng)
@@ -317,7 +321,7 @@ class MarketMakingEnv(gym.Env):
     def step(self, action):
         rewards, last = self._episodes.step(action, self.np_random)
         self._inventory.append(float(self._episodes.book.q[0]))
-        info: dict[str, Any] = {}
+        info: dict[str, Any] = {key: float(value[0]) for key, value in self._episodes.quotes.items()}
         if last[0]:
             info["episode_metrics"] = self._episodes.metrics(0)
         return self._episodes.observation()[0], float(rewards[0]), bool(last[0]), False, info
