@@ -268,7 +268,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     chosen = plan(args.domain, args.agents, args.baselines, args.settings, args.seeds, args.budget)
     out = Path(args.out or f"reports/{args.domain}-{args.budget}")
-    results = compare(chosen, out, args.workers, args.ray, progress_bar=not args.no_progress)
+    try:
+        results = compare(chosen, out, args.workers, args.ray, progress_bar=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"appliedrl: interrupted; the finished runs are kept in {out}: run the same command to resume",
+              file=sys.stderr)
+        return 130
     files = write_report(results, "appliedrl " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["compare"] else "")
     print_summary(results)
     failed = int((results.rows["status"] != "ok").sum()) if len(results.rows) else 0
