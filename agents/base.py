@@ -29,6 +29,7 @@ from appliedrl.agents.config import AgentConfig, RunConfig, config_to_dict, make
 from appliedrl.agents.networks import UnsupportedSpaceError, build_network, mask_size, observation_batch
 from appliedrl.agents.normalize import ObservationNormalizer
 from appliedrl.agents.evaluation import evaluate
+from appliedrl.agents.ray_vec_env import RayVectorEnv
 from appliedrl.agents.vec_env import (EpisodeTracker, VecStep, VecStepper, action_mask_from_info, check_finite,
                                       make_vec_env)
 
@@ -157,7 +158,8 @@ class Agent(Algorithm):
         seed_everything(seed)
         self.envs: VectorEnv | None = None
         if isinstance(env, str):
-            self.envs = make_vec_env(env, self.config.n_envs, self.config.vectorization, self.env_kwargs)
+            self.envs = make_vec_env(env, self.config.n_envs, self.config.vectorization, self.env_kwargs,
+                                     self.config.rollout_workers)
         elif env is not None:
             self.envs = env
             self.config = dataclasses.replace(self.config, n_envs=env.num_envs)
@@ -330,15 +332,15 @@ class Agent(Algorithm):
             self.obs, self.mask = state["obs"], state["mask"]
             self.episodes, self.episode_returns = state["episodes"], state["episode_returns"]
         else:
-            warnings.warn("the environment state could not be saved (async or constructor-pickled envs); "
+            warnings.warn("the environment state could not be saved (async, ray or constructor-pickled envs); "
                           "resuming starts fresh episodes, so the run will not match an uninterrupted one")
             self.episode_returns = state["episode_returns"]
             self._reset_envs(self.seed + self.num_timesteps)
 
     def _pickled_envs(self) -> bytes | None:
         """The vector env (and stepper) pickled with full state, or None when that state cannot be captured."""
-        if isinstance(self.envs, AsyncVectorEnv):
-            return None  # the envs live in subprocesses
+        if isinstance(self.envs, (AsyncVectorEnv, RayVectorEnv)):
+            return None  # the envs live in subprocesses or Ray actors
         if isinstance(self.envs, SyncVectorEnv) and any(isinstance(e.unwrapped, EzPickle) for e in self.envs.envs):
             return None  # EzPickle envs (MuJoCo, Box2D) rebuild from constructor arguments, losing their state
         try:

@@ -52,7 +52,9 @@ class AgentConfig(RunConfig):
     """Settings of the agents that step Gymnasium envs: vectorisation and evaluation episodes."""
 
     n_envs: int = 1
-    vectorization: str = "auto"  # auto | sync | async | vector_entry_point (see vec_env.make_vec_env)
+    vectorization: str = "auto"  # auto | sync | async | vector_entry_point | ray (see vec_env.make_vec_env)
+    # vectorization "ray": Ray actors sharing the n_envs copies; None: one per CPU Ray offers, at most n_envs
+    rollout_workers: int | None = None
     eval_episodes: int = 10
     # a domain network instead of the MLP, "package.module:Class" (see networks.build_network), and its keywords
     network: str | None = None
@@ -67,6 +69,10 @@ class AgentConfig(RunConfig):
         _check(self.n_envs >= 1, "n_envs must be >= 1")
         _check(self.self_play_every >= 1, "self_play_every must be >= 1")
         _check(self.vectorization in VECTORIZATIONS, f"vectorization must be one of: {', '.join(VECTORIZATIONS)}")
+        _check(self.rollout_workers is None or self.vectorization == "ray",
+               f"rollout_workers applies to vectorization 'ray' only, not {self.vectorization!r}")
+        _check(self.rollout_workers is None or 1 <= self.rollout_workers <= self.n_envs,
+               f"rollout_workers must be between 1 and n_envs={self.n_envs} (or null: one per CPU)")
         _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
 
 

@@ -25,7 +25,7 @@ from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, Vecto
 from appliedrl.agents.networks import flatten_observations
 
 
-VECTORIZATIONS = ("auto", "sync", "async", "vector_entry_point")
+VECTORIZATIONS = ("auto", "sync", "async", "vector_entry_point", "ray")
 
 
 class UnknownEnvError(ValueError):
@@ -49,11 +49,13 @@ def check_env_id(env_id: str) -> None:
     raise UnknownEnvError(f"unknown environment {env_id!r}{hint}{listing} (any registered Gymnasium id works)")
 
 
-def make_vec_env(env_id: str, n_envs: int, vectorization: str = "auto", env_kwargs: dict | None = None) -> VectorEnv:
+def make_vec_env(env_id: str, n_envs: int, vectorization: str = "auto", env_kwargs: dict | None = None,
+                 rollout_workers: int | None = None) -> VectorEnv:
     """`n_envs` copies of `env_id` as one vector env.
 
     "auto" uses the env's own batched implementation (its `vector_entry_point`) when it registers one, else
-    "sync"; "sync" and "async" wrap single envs (async: one subprocess each) with SAME_STEP autoreset.
+    "sync"; "sync" and "async" wrap single envs (async: one subprocess each) with SAME_STEP autoreset; "ray"
+    splits the copies over `rollout_workers` Ray actors, each a "sync" vector env (ray_vec_env.RayVectorEnv).
     """
     check_env_id(env_id)
     route_mujoco_messages(env_id)
@@ -69,6 +71,10 @@ def make_vec_env(env_id: str, n_envs: int, vectorization: str = "auto", env_kwar
     if vectorization == "async":
         make_in_worker = functools.partial(_make_ignoring_ctrl_c, env_id, env_kwargs)
         return AsyncVectorEnv([make_in_worker] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    if vectorization == "ray":
+        from appliedrl.agents.ray_vec_env import RayVectorEnv  # it imports this module
+
+        return RayVectorEnv(env_id, n_envs, env_kwargs, rollout_workers)
     raise ValueError(f"unknown vectorization {vectorization!r}; valid choices: {', '.join(VECTORIZATIONS)}")
 
 

@@ -41,6 +41,10 @@ def test_unknown_key_names_the_valid_keys():
     (["n_steps=true"], "config key 'n_steps' expects int, got True"),  # a bool is not an int here
     (["learning_rate=false"], "config key 'learning_rate' expects float, got False"),
     (["vectorization=3"], "config key 'vectorization' expects str, got 3"),
+    (["vectorization=ray", "n_envs=2", "rollout_workers=3"], "rollout_workers must be between 1 and n_envs=2"),
+    (["vectorization=ray", "rollout_workers=0"], "rollout_workers must be between 1 and n_envs=1"),
+    (["vectorization=ray", "rollout_workers=1.5"], "config key 'rollout_workers' expects"),
+    (["n_envs=2", "rollout_workers=2"], "rollout_workers applies to vectorization 'ray' only, not 'auto'"),
 ])
 def test_bad_values_are_config_errors(pairs, message):
     with pytest.raises(ConfigError, match=message):
