@@ -423,9 +423,11 @@ def _execute(executor: Any, jobs: list[Job], plan: Plan, out: Path, progress_bar
         ended: set[str] = set()
         for finished in executor.run(jobs, plan.budget, out, plan):
             for key, done, total in executor.poll():
-                if key not in ended:
-                    bars.setdefault(key, progress.add_task(f"  {key}", total=total))
-                    progress.update(bars[key], completed=done)
+                if key in ended:
+                    continue
+                if key not in bars:
+                    bars[key] = progress.add_task(f"  {key}", total=total)
+                progress.update(bars[key], completed=done)
             if finished is None:
                 continue
             job, row = finished
