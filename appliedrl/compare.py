@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from appliedrl import runner
+from appliedrl.agents import AGENTS
 from appliedrl.agents.checkpoint import atomic_write_text, checkpoint_path
 from appliedrl.agents.trainer import SUMMARY_FILE
 from appliedrl.domains.registry import Domain, Metric, Setting, baselines_for, domains, spec_of
@@ -66,6 +67,11 @@ class Job:
     @property
     def key(self) -> str:
         return f"{self.setting.name}/{self.method}/s{self.seed}"
+
+    def row(self, **values: Any) -> dict[str, Any]:
+        """The job's row of the results: what ran, then `values`."""
+        return {"setting": self.setting.name, "env_id": self.setting.env_id, "method": self.method,
+                "kind": "agent" if self.is_agent else "baseline", "seed": self.seed, **values}
 
 
 @dataclasses.dataclass
@@ -112,7 +118,7 @@ def plan(domain: str, agents: Sequence[str] | None = None, baselines: Sequence[s
     if agents is None:
         agents_of = default_agents
     else:
-        fitting = {s.name: [a for a in runner.AGENTS if runner.trains_on(runner.AGENTS[a], spec_of(s.env_id))]
+        fitting = {s.name: [a for a, cls in AGENTS.items() if runner.trains_on(cls, spec_of(s.env_id))]
                    for s in picked}
         _check_names("agent", agents, sorted({a for names in fitting.values() for a in names}))
         agents_of = {name: [a for a in agents if a in fitting[name]] for name in fitting}
@@ -127,7 +133,7 @@ def plan(domain: str, agents: Sequence[str] | None = None, baselines: Sequence[s
 def _default_agents(domain: Domain, setting: Setting) -> list[str]:
     spec = spec_of(setting.env_id)
     names = setting.agents or domain.agents
-    return [a for a in names if a in runner.AGENTS and runner.trains_on(runner.AGENTS[a], spec)]
+    return [a for a in names if a in AGENTS and runner.trains_on(AGENTS[a], spec)]
 
 
 def _pick(what: str, names: Sequence[str] | None, known: dict[str, Any]) -> list[Any]:
@@ -171,8 +177,7 @@ class ProgressReport:
 def run_job(job: Job, budget: Budget, out: Path, metric: Metric, messages: Any = None) -> dict[str, Any]:
     """Train (agents) and evaluate one job; returns its row, with status "failed" and the error if it raised."""
     setting = job.setting
-    row: dict[str, Any] = {"setting": setting.name, "env_id": setting.env_id, "method": job.method,
-                           "kind": "agent" if job.is_agent else "baseline", "seed": job.seed}
+    row = job.row()
     try:
         if job.is_agent:
             run_dir = run_dir_of(out, job)
@@ -353,9 +358,7 @@ def _drain(messages: Any, empty: type[Exception]) -> list[tuple[str, int, int]]:
 
 
 def _failed(job: Job, error: BaseException) -> dict[str, Any]:
-    return {"setting": job.setting.name, "env_id": job.setting.env_id, "method": job.method,
-            "kind": "agent" if job.is_agent else "baseline", "seed": job.seed, "status": "failed",
-            "error": f"{type(error).__name__}: {error}"}
+    return job.row(status="failed", error=f"{type(error).__name__}: {error}")
 
 
 def _check_record(out: Path, plan: Plan) -> None:
