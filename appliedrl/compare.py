@@ -402,16 +402,15 @@ def compare(plan: Plan, out: str | Path, workers: int | None = None, ray: str | 
     if workers is not None and workers < 1:
         raise RunError(f"workers must be >= 1, got {workers}")
     executor = RayExecutor(ray) if ray else None  # an unreachable cluster fails before any work
-    _check_record(out, plan)
-    todo = [job for job in plan.jobs if finished_row(out, job) is None]
-    if todo:
-        executor = executor or LocalExecutor(workers or os.cpu_count() or 1)
-        try:
+    try:
+        _check_record(out, plan)
+        todo = [job for job in plan.jobs if finished_row(out, job) is None]
+        if todo:
+            executor = executor or LocalExecutor(workers or os.cpu_count() or 1)
             _execute(executor, todo, plan, out, progress_bar)
-        finally:
+    finally:
+        if executor is not None:
             executor.close()
-    elif executor is not None:
-        executor.close()
     return load_results(plan, out)
 
 
