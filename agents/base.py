@@ -183,6 +183,7 @@ class Agent(Algorithm):
         if self.envs is not None:
             self.n_envs = self.envs.num_envs
             self.episode_returns: deque[float] = deque(maxlen=100)
+            self.episodes_finished = 0  # training episodes so far (the sample cost in episodes)
             self._reset_envs(seed)
 
     # --- hooks an algorithm writes -------------------------------------------------------------------------
@@ -252,6 +253,7 @@ class Agent(Algorithm):
             check_finite(self.num_timesteps, final_observation=step.last_obs(step.done))
         for episode_return, _ in self.episodes.update(step.rewards, step.done, step.valid):
             self.episode_returns.append(episode_return)
+            self.episodes_finished += 1
         return step
 
     # --- inference -----------------------------------------------------------------------------------------
@@ -311,6 +313,7 @@ class Agent(Algorithm):
         state = self._header()
         state.update(training=self.training_state(), num_timesteps=self.num_timesteps, obs=self.obs, mask=self.mask,
                      episodes=self.episodes, episode_returns=self.episode_returns,
+                     episodes_finished=self.episodes_finished,
                      rng={"python": random.getstate(), "numpy": np.random.get_state(),
                           "torch": torch.get_rng_state(), "agent": self.rng.bit_generator.state,
                           "agent_torch": self.torch_rng.get_state()},
@@ -321,6 +324,7 @@ class Agent(Algorithm):
         self._load_header(state)
         self.load_training_state(state["training"])
         self.num_timesteps = state["num_timesteps"]  # the budget is the trainer's (start)
+        self.episodes_finished = state.get("episodes_finished", 0)  # absent from checkpoints before 2026-12-04
         random.setstate(state["rng"]["python"])
         np.random.set_state(state["rng"]["numpy"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -365,7 +369,10 @@ class Agent(Algorithm):
         return evaluate(self, self.env_id, self.config.eval_episodes, seed, env_kwargs).to_dict(with_ci=False)
 
     def rollout_metrics(self) -> dict[str, float]:
-        return {"rollout/ep_return_mean": float(np.mean(self.episode_returns))} if self.episode_returns else {}
+        if not self.episode_returns:
+            return {}
+        return {"rollout/ep_return_mean": float(np.mean(self.episode_returns)),
+                "rollout/episodes": float(self.episodes_finished)}
 
     def close(self) -> None:
         if self.envs is not None:

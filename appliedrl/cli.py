@@ -108,6 +108,16 @@ def _parser() -> argparse.ArgumentParser:
                                                               "instance, an address joins a cluster")
     compare.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     compare.set_defaults(func=cmd_compare)
+
+    chat = commands.add_parser("chat", help="talk to a policy in the terminal, playing the other side (e.g. "
+                                            "`appliedrl chat restaurant`: you are the user, it is the system)")
+    chat.add_argument("name", help="a chat a domain offers (see `appliedrl list`)")
+    chat.add_argument("--policy", help="baseline:NAME or a run folder (default: the chat's, e.g. the handcrafted "
+                                       "policy)")
+    chat.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env (as "
+                                                                             "the policy was trained on)")
+    chat.add_argument("--seed", type=int, default=0)
+    chat.set_defaults(func=cmd_chat)
     return parser
 
 
@@ -128,6 +138,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             spec = env_specs()[env_id]
             baselines = ", ".join(baselines_for(env_id))
             print(f"  {env_id:<40} {spec.kind:<8} baselines: {baselines}")
+        for chat in domain.chats:
+            print(f"  `appliedrl chat {chat.name}`: {chat.description}")
     print("  (any other registered Gymnasium id, e.g. CartPole-v1, HalfCheetah-v5: baselines: random)")
     print("agents:")
     for name, cls in AGENTS.items():
@@ -259,6 +271,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metric = domain_of(evaluation.env_id).metric_of(evaluation.env_id)
     if metric.description:
         print(f"  ({metric.name}: {metric.description})")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from appliedrl.agents.config import parse_assignments
+    from appliedrl.domains.registry import domains
+    from appliedrl.runner import load_policy
+
+    chats = {chat.name: chat for domain in domains().values() for chat in domain.chats}
+    if args.name not in chats:
+        raise UsageError(f"unknown chat {args.name!r}; valid choices: {', '.join(sorted(chats))}")
+    chat = chats[args.name]
+    env_kwargs = parse_assignments(args.env_kw, "--env-kw") if args.env_kw else {}
+    policy, source = load_policy(args.policy or chat.default_policy, chat.env_id, env_kwargs, args.seed)
+    print(f"appliedrl chat {chat.name}: {chat.description}; the other side is {source}")
+    chat.run(policy, env_kwargs, args.seed)
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from appliedrl.domains.baselines import RandomPolicy
 from appliedrl.domains.recipes import recipe_for, recipe_layers
-from appliedrl.domains.registry import Baseline, Domain, Metric, Setting, baselines_for, domain_of, domains
+from appliedrl.domains.registry import Baseline, Chat, Domain, Metric, Setting, baselines_for, domain_of, domains
 
 
 def make_baseline(name: str, env: Any, seed: int = 0) -> Any:
@@ -21,5 +21,5 @@ def make_baseline(name: str, env: Any, seed: int = 0) -> Any:
     return fitting[name].make(env.unwrapped, seed)
 
 
-__all__ = ["Baseline", "Domain", "Metric", "RandomPolicy", "Setting", "baselines_for", "domain_of", "domains",
+__all__ = ["Baseline", "Chat", "Domain", "Metric", "RandomPolicy", "Setting", "baselines_for", "domain_of", "domains",
            "make_baseline", "recipe_for", "recipe_layers"]

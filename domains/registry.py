@@ -68,6 +68,18 @@ class Setting:
 
 
 @dataclasses.dataclass(frozen=True)
+class Chat:
+    """A terminal session where a person plays one side of an env against a policy: `appliedrl chat NAME`.
+    `run(policy, env_kwargs, seed)` holds the conversation on stdin/stdout."""
+
+    name: str
+    env_id: str
+    run: Callable[[Any, dict[str, Any], int], Any]
+    default_policy: str  # baseline:NAME or a run folder
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Domain:
     name: str
     description: str
@@ -82,6 +94,7 @@ class Domain:
     # `seed` of the setting's evaluation env with each policy (method name -> loaded policy) and returns a
     # matplotlib Figure
     picture: Callable[[Setting, dict[str, Any], int], Any] | None = None
+    chats: tuple[Chat, ...] = ()
 
     def metric_of(self, env_id: str) -> Metric:
         """The headline metric of one of the domain's envs (its own, else the domain's)."""

@@ -28,3 +28,18 @@ def bar_frame(levels: Sequence[float], bars: int, signed: bool = False) -> np.nd
     if signed:
         image[base, :] = 0
     return image
+
+
+def text_frame(lines: Sequence[str], width: int = 640, line_height: int = 14) -> np.ndarray:
+    """Lines of monospace text, black on white, drawn with matplotlib's Agg canvas (no window, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    height = line_height * (len(lines) + 1)
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
+    canvas = FigureCanvasAgg(figure)
+    for row, line in enumerate(lines):
+        figure.text(0.01, 1 - (row + 1) * line_height / height, line, family="monospace", fontsize=8, va="center")
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

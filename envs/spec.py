@@ -32,6 +32,9 @@ class EnvSpec:
     vector_entry_point: str | None = None  # single: a native batched Gymnasium vector env
     max_episode_steps: int | None = None
     description: str = ""
+    # keywords under which outside checkers (Gymnasium's, SB3's), which step random actions without masks, run an
+    # env that rejects masked actions by default
+    checker_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -100,6 +101,31 @@ def test_baseline_evaluation_and_domain_metrics(capsys):
     code, again, _ = run_cli(["evaluate", "baseline:random", "--env", "tests/MaskedChoice-v0", "--episodes", "10",
                               "--json"], capsys)
     assert code == 0 and json.loads(again) == report  # the same seed repeats the evaluation
+
+
+def test_the_dialogue_recipe_pretrains_from_the_handcrafted_policy(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, _ = run_cli(["train", "appliedrl/RestaurantDialogue-v0", "--agent", "a2c", "--steps", "256",
+                            "--set", "pretrain_episodes=20", "--set", "eval_episodes=5", "--set", "tensorboard=false",
+                            "--out", str(run), "--no-progress"], capsys)
+    assert code == 0 and "pre-trained on 20 episodes of baseline:handcrafted" in out
+    assert json.loads((run / "pretrain.json").read_text())["agreement"] > 0.5
+    code, out, _ = run_cli(["evaluate", "baseline:handcrafted", "--env", "appliedrl/RestaurantDialogue-v0",
+                            "--env-kw", "semantic_error_rate=0.15", "--episodes", "30", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and 0.8 <= report["success_rate"] <= 1 and report["mean_return"] > 5
+
+
+def test_chat_lets_a_person_play_the_user(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("cheap food in the centre\nany\nwhat is the address?\nthank you\n"))
+    code, out, _ = run_cli(["chat", "restaurant"], capsys)
+    assert code == 0
+    assert "understood: inform(area=centre), inform(pricerange=cheap)" in out and "understood: inform(food=dontcare)" in out
+    assert "is a nice cheap" in out and "The address of" in out and out.rstrip().endswith("Goodbye.")
+    code, _, err = run_cli(["chat", "restaurant", "--policy", "baseline:smart"], capsys)
+    assert code == 2 and "no baseline 'smart'" in err
+    code, _, err = run_cli(["chat", "restuarant"], capsys)
+    assert code == 2 and err.strip() == "appliedrl: error: unknown chat 'restuarant'; valid choices: restaurant"
 
 
 def test_list(capsys):

@@ -21,6 +21,11 @@ from appliedrl.envs.particles import SCENARIOS
 GYMNASIUM_IDS = [env_id for env_id in gym.registry if env_id.startswith("appliedrl/")]
 
 
+def _unmasked(env_id: str) -> dict:
+    """The keywords under which the env accepts the checkers' random (unmasked) actions."""
+    return appliedrl.envs.env_specs()[env_id].checker_kwargs
+
+
 def _pettingzoo_modules() -> list[str]:
     """Every module under appliedrl.envs that offers PettingZoo constructors (`env` and `parallel_env`)."""
     names = [info.name for info in pkgutil.walk_packages(appliedrl.envs.__path__, "appliedrl.envs.")]
@@ -38,9 +43,9 @@ def test_the_lists_find_the_environments() -> None:
 
 @pytest.mark.parametrize("env_id", GYMNASIUM_IDS)
 def test_gymnasium_check_env(env_id: str) -> None:
-    check_env(gym.make(env_id).unwrapped)
+    check_env(gym.make(env_id, **_unmasked(env_id)).unwrapped)
     for mode in gym.make(env_id).metadata["render_modes"]:
-        env = gym.make(env_id, render_mode=mode)
+        env = gym.make(env_id, render_mode=mode, **_unmasked(env_id))
         check_env(env.unwrapped)
         env.reset(seed=0)
         frame = env.render()
@@ -49,8 +54,8 @@ def test_gymnasium_check_env(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", GYMNASIUM_IDS)
 def test_sb3_check_env_and_make_vec_env(env_id: str) -> None:
-    sb3_check_env(gym.make(env_id))
-    envs = make_vec_env(env_id, n_envs=2, seed=0)  # passes render_mode="rgb_array" unless told otherwise
+    sb3_check_env(gym.make(env_id, **_unmasked(env_id)))
+    envs = make_vec_env(env_id, n_envs=2, seed=0, env_kwargs=_unmasked(env_id))  # passes render_mode="rgb_array" unless told otherwise
     obs = envs.reset()
     assert obs.shape == (2, *envs.observation_space.shape)
     envs.step(np.array([envs.action_space.sample() for _ in range(2)]))

@@ -85,7 +85,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, env_id, make, tiny_ppo_config
     resumed.rng.random(7)
     train(resumed, total, run_dir=tmp_path / "cut", progress_bar=False, resume=True)
 
-    assert resumed.num_timesteps == full.num_timesteps
+    assert resumed.num_timesteps == full.num_timesteps and resumed.episodes_finished == full.episodes_finished
     assert torch.equal(params(resumed), params(full))
     np.testing.assert_array_equal(resumed.obs, full.obs)
 
@@ -361,3 +361,10 @@ def test_vectorization_modes_agree_on_stepping_semantics(tiny_ppo_config):
         finished, running = len(agent.episode_returns), agent.episodes.returns.sum()
         resets = 0 if mode != "vector_entry_point" else finished - int(agent.stepper.pending_reset.sum())
         assert sum(agent.episode_returns) + running == 256 - resets
+
+
+def test_training_counts_its_episodes(tiny_ppo_config):
+    agent = PPO("tests/MaskedChoice-v0", tiny_ppo_config, seed=0)  # every episode lasts 5 steps
+    agent.learn(320, progress_bar=False)
+    assert agent.episodes_finished == 320 // 5
+    assert agent.rollout_metrics()["rollout/episodes"] == 320 // 5
