@@ -10,6 +10,10 @@ ENV_ID = "appliedrl/RestaurantDialogue-v0"
 ERROR_RATES = (0.0, 0.15, 0.3)
 
 
+HANDCRAFTED = ("PyDial's handcrafted policy: confirm or select uncertain slots, request missing ones, offer when the "
+               "venues cannot be narrowed, answer requests")
+
+
 def _handcrafted(env, seed: int) -> HandcraftedPolicy:
     return HandcraftedPolicy(env)
 
@@ -17,7 +21,7 @@ def _handcrafted(env, seed: int) -> HandcraftedPolicy:
 DOMAIN = Domain(
     "dialogue", "restaurant-finding dialogue with an agenda-based simulated user and semantic errors (Fatemi et al. "
     "2016): handcrafted policy, two-stage A2C",
-    baselines=(Baseline("handcrafted", _handcrafted, (ENV_ID,), description=HandcraftedPolicy.__doc__.split(";")[0]),),
+    baselines=(Baseline("handcrafted", _handcrafted, (ENV_ID,), description=HANDCRAFTED),),
     settings=(*(Setting(f"error_{round(rate * 100)}", ENV_ID, {"semantic_error_rate": rate}) for rate in ERROR_RATES),
               # the handcrafted policy acts in the summary space, and so does pre-training from it
               Setting("error_15_master", ENV_ID, {"semantic_error_rate": 0.15, "action_space": "master"},

@@ -37,7 +37,8 @@ def describe(constraints: dict[str, str] | tuple[tuple[str, str], ...], article:
     if "area" in wanted:
         words.append(f"in the {wanted['area']} of town")
     phrase = " ".join(words)
-    return phrase if not article else ("an " if phrase[0] in "aeiou" else "a ") + phrase
+    vowel_sound = phrase[0] in "aeiou" and not phrase.startswith(("eu", "uni"))
+    return phrase if not article else ("an " if vowel_sound else "a ") + phrase
 
 
 def _option(slot: str, value: str) -> str:
