@@ -57,7 +57,10 @@ def test_sb3_check_env_and_make_vec_env(env_id: str) -> None:
     sb3_check_env(gym.make(env_id, **_unmasked(env_id)))
     envs = make_vec_env(env_id, n_envs=2, seed=0, env_kwargs=_unmasked(env_id))  # passes render_mode="rgb_array" unless told otherwise
     obs = envs.reset()
-    assert obs.shape == (2, *envs.observation_space.shape)
+    dict_space = isinstance(envs.observation_space, gym.spaces.Dict)
+    spaces = envs.observation_space.spaces if dict_space else {None: envs.observation_space}
+    batch = obs if dict_space else {None: obs}
+    assert all(batch[key].shape == (2, *space.shape) for key, space in spaces.items())
     envs.step(np.array([envs.action_space.sample() for _ in range(2)]))
     envs.close()
 

@@ -1,0 +1,101 @@
+"""QWeb (Gur et al. 2019): a Q-network over DOM elements and instruction fields, for the composite action
+click(element) | type(element, field).
+
+Fields are encoded from the mean word embeddings of their key and value; elements from the mean embeddings of
+their text and attributes, their tag and flags, then each element attends over the fields and a bidirectional
+LSTM runs along the element sequence (document order). Deep Q-values: type(e, f) from the field–element
+products, click(e) from the element, plus a click-or-type term per element. Shallow Q-values come from
+word-overlap features (Jaccard of field values and element text, of field keys and element attributes, and
+whether the element already holds the value), so rare words such as a held-out name still match; learned
+sigmoid gates mix the two. Named in the DQN recipe through the backbone's network hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from appliedrl.envs.web.env import FLAGS, TAGS, VOCAB
+
+SHALLOW_FEATURES = 3  # value–text Jaccard, key–attribute Jaccard, the element holds the value
+
+
+def _mean_embedding(embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+    """Mean of the non-padding word embeddings of each row of ids [..., T]."""
+    present = (ids > 0).unsqueeze(-1).float()
+    return (embedding(ids) * present).sum(-2) / present.sum(-2).clamp(min=1.0)
+
+
+def _distinct(ids: torch.Tensor) -> torch.Tensor:
+    """Which entries of each row [..., T] are a word's first occurrence (padding 0 is none)."""
+    earlier = torch.ones(ids.shape[-1], ids.shape[-1], dtype=torch.bool, device=ids.device).tril(-1)
+    repeated = ((ids[..., :, None] == ids[..., None, :]) & earlier).any(-1)
+    return (ids > 0) & ~repeated
+
+
+def _jaccard(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Word overlap |a ∩ b| / |a ∪ b| of the word sets of every row of a [B, E, T] and of b [B, F, U] -> [B, E, F]."""
+    first_a, first_b = _distinct(a), _distinct(b)
+    same = (a[:, :, None, :, None] == b[:, None, :, None, :]) & first_a[:, :, None, :, None]
+    shared = same.any(-1).sum(-1).float()
+    union = first_a.sum(-1)[:, :, None] + first_b.sum(-1)[:, None, :] - shared
+    return shared / union.clamp(min=1.0)
+
+
+class QWeb(nn.Module):
+    def __init__(self, observation_space: spaces.Dict, out_dim: int, env: Any = None, embedding: int = 32,
+                 hidden: int = 64) -> None:
+        super().__init__()
+        self.elements = observation_space["element_mask"].shape[0]
+        self.fields = observation_space["field_mask"].shape[0]
+        if out_dim != self.elements * (1 + self.fields):
+            raise ValueError(f"QWeb outputs the composite actions of appliedrl/WebNav-v0 "
+                             f"({self.elements} × (1 + {self.fields})), not {out_dim}")
+        self.words = nn.Embedding(VOCAB, embedding, padding_idx=0)
+        self.tags = nn.Embedding(len(TAGS) + 2, embedding, padding_idx=0)
+        self.field_encoder = nn.Sequential(nn.Linear(2 * embedding, hidden), nn.Tanh())
+        self.element_encoder = nn.Sequential(nn.Linear(3 * embedding + len(FLAGS), hidden), nn.Tanh())
+        self.attention = nn.Linear(hidden, hidden, bias=False)
+        self.lstm = nn.LSTM(2 * hidden, hidden // 2, batch_first=True, bidirectional=True)
+        self.field_out = nn.Linear(hidden, hidden)
+        self.click_head = nn.Linear(hidden, 1)
+        self.kind_head = nn.Linear(hidden, 2)  # click or type, per element
+        self.shallow_type = nn.Linear(SHALLOW_FEATURES, 1)
+        self.shallow_click = nn.Linear(SHALLOW_FEATURES + len(FLAGS), 1)
+        self.gates = nn.Parameter(torch.zeros(2))  # sigmoid: the deep share of click and type Q-values
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        ids = {key: obs[key].long() for key in ("field_keys", "field_values", "element_text", "element_attributes",
+                                               "element_tag")}
+        field_mask, flags = obs["field_mask"] > 0.5, obs["element_flags"].float()
+        fields = self.field_encoder(torch.cat([_mean_embedding(self.words, ids["field_keys"]),
+                                               _mean_embedding(self.words, ids["field_values"])], -1))
+        elements = self.element_encoder(torch.cat([_mean_embedding(self.words, ids["element_text"]),
+                                                   _mean_embedding(self.words, ids["element_attributes"]),
+                                                   self.tags(ids["element_tag"]), flags], -1))
+        scores = self.attention(elements) @ fields.transpose(1, 2)  # [B, E, F]
+        scores = scores.masked_fill(~field_mask[:, None, :], -1e9)
+        weights = torch.softmax(scores, -1) * field_mask[:, None, :].any(-1, keepdim=True)
+        context = weights @ fields
+        elements, _ = self.lstm(torch.cat([elements, context], -1))
+        elements = torch.tanh(elements)
+        deep_type = elements @ self.field_out(fields).transpose(1, 2)  # [B, E, F]
+        kind = self.kind_head(elements)
+        deep_click = self.click_head(elements).squeeze(-1) + kind[..., 0]
+        deep_type = deep_type + kind[..., 1:]
+
+        value_text = _jaccard(ids["element_text"], ids["field_values"])
+        key_attributes = _jaccard(ids["element_attributes"], ids["field_keys"])
+        holds = (value_text > 0.999).float()
+        features = torch.stack([value_text, key_attributes, holds], -1)  # [B, E, F, 3]
+        shallow_type = self.shallow_type(features).squeeze(-1)
+        best = features.masked_fill(~field_mask[:, None, :, None], 0.0).amax(2)
+        shallow_click = self.shallow_click(torch.cat([best, flags], -1)).squeeze(-1)
+
+        click_gate, type_gate = torch.sigmoid(self.gates)
+        click = click_gate * deep_click + (1 - click_gate) * shallow_click
+        typed = type_gate * deep_type + (1 - type_gate) * shallow_type
+        return torch.cat([click, typed.flatten(1)], -1)
