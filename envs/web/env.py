@@ -10,6 +10,7 @@ already met.
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from typing import Any
@@ -35,9 +36,14 @@ class InvalidActionError(ValueError):
     """An action outside the space, or one the mask forbids; the message names the valid choices."""
 
 
+@functools.lru_cache(maxsize=65536)
+def _word_ids(text: str) -> tuple[int, ...]:
+    return tuple(1 + zlib.crc32(word.encode()) % (VOCAB - 1) for word in re.findall(r"[a-z0-9]+", text.lower()))
+
+
 def tokens(text: str, size: int) -> np.ndarray:
     """Lower-cased words as hashed ids (crc32, the same in every process), cut or padded with 0 to `size`."""
-    ids = [1 + zlib.crc32(word.encode()) % (VOCAB - 1) for word in re.findall(r"[a-z0-9]+", text.lower())]
+    ids = _word_ids(text)
     out = np.zeros(size, np.int64)
     out[:min(size, len(ids))] = ids[:size]
     return out
