@@ -60,6 +60,7 @@ class RestaurantDialogueEnv(gym.Env):
         self.observation_space = gym.spaces.Box(0.0, 1.0, (size,), np.float32)
         self.action_space = gym.spaces.Discrete(len(self.spaces.master) if self.master else len(SUMMARY_ACTIONS))
         self.transcript: list[str] = []
+        self._mask = self._legal_actions()  # recomputed whenever the state changes (reset, step)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -67,7 +68,8 @@ class RestaurantDialogueEnv(gym.Env):
         opening = self.user.start(self.np_random)
         self.transcript = [f"SYSTEM: {GREETING}"]
         self._hear(None, opening)
-        return self.state.observation(), {"action_mask": self.action_masks()}
+        self._mask = self._legal_actions()
+        return self.state.observation(), {"action_mask": self._mask}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         index = self._check(action)
@@ -81,7 +83,8 @@ class RestaurantDialogueEnv(gym.Env):
         truncated = not terminated and self.state.turn >= self.max_turns
         success = terminated and self.user.success
         reward = TURN_PENALTY + SUCCESS_REWARD * success
-        info: dict[str, Any] = {"action_mask": self.action_masks()}
+        self._mask = self._legal_actions()
+        info: dict[str, Any] = {"action_mask": self._mask}
         if terminated or truncated:
             info["is_success"] = success
             info["episode_metrics"] = {"turns": float(self.state.turn)}
@@ -89,6 +92,9 @@ class RestaurantDialogueEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """The legal actions now (all of them when the env was made with action_masks=False)."""
+        return self._mask.copy()
+
+    def _legal_actions(self) -> np.ndarray:
         if not self.use_masks:
             return np.ones(self.action_space.n, dtype=bool)
         return self.spaces.master_mask() if self.master else self.spaces.summary_mask()
@@ -118,7 +124,7 @@ class RestaurantDialogueEnv(gym.Env):
             raise InvalidActionError(f"action {action!r} is outside the action space {self.action_space} "
                                      f"(an integer from 0 to {self.action_space.n - 1})")
         index = int(action)
-        mask = self.action_masks()
+        mask = self._mask
         if not mask[index]:
             names = self.action_names()
             allowed = ", ".join(f"{i} {names[i]}" for i in np.flatnonzero(mask))

@@ -31,6 +31,11 @@ class DomPage:
                         if self._is_checkbox(node)}
         self.focused: int | None = None
         self.by_id = {node.get("id"): ref for ref, node in enumerate(self.nodes) if node.get("id")}
+        self.static = [{"ref": ref, "parent": self.parents[ref], "tag": node.tag,
+                        "text": " ".join("".join(node.xpath("text()")).split()), "id": node.get("id", ""),
+                        "classes": node.get("class", ""), "type": node.get("type", ""),
+                        "clickable": self.clickable(ref), "typable": self.typable(ref)}
+                       for ref, node in enumerate(self.nodes)]
 
     def _is_checkbox(self, node: Any) -> bool:
         return node.tag == "input" and node.get("type") == "checkbox"
@@ -69,12 +74,5 @@ class DomPage:
 
     def elements(self) -> list[dict[str, Any]]:
         """Every element in MiniWoB++'s dom_elements schema."""
-        out = []
-        for ref, node in enumerate(self.nodes):
-            out.append({"ref": ref, "parent": self.parents[ref], "tag": node.tag,
-                        "text": " ".join("".join(node.xpath("text()")).split()),
-                        "value": self.values.get(ref, ""), "id": node.get("id", ""),
-                        "classes": node.get("class", ""), "type": node.get("type", ""),
-                        "focused": self.focused == ref, "checked": self.checked.get(ref, False),
-                        "clickable": self.clickable(ref), "typable": self.typable(ref)})
-        return out
+        return [{**element, "value": self.values.get(ref, ""), "focused": self.focused == ref,
+                 "checked": self.checked.get(ref, False)} for ref, element in enumerate(self.static)]

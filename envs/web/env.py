@@ -118,7 +118,8 @@ class WebNavEnv(gym.Env):
             raise ValueError(f"{self.task_name} made a page of {len(self.page.nodes)} elements and "
                              f"{len(self.task.fields)} fields; raise max_elements / max_fields")
         self.steps, self.history, self.success = 0, [], False
-        return self._observation(), {"action_mask": self.action_masks()}
+        self._mask = self._legal_actions()
+        return self._observation(), {"action_mask": self._mask}
 
     def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
         index = self._check(action)
@@ -143,7 +144,8 @@ class WebNavEnv(gym.Env):
         truncated = not terminated and self.steps >= self.task.max_steps
         if truncated:
             reward -= 1.0  # a timeout fails the task
-        info: dict[str, Any] = {"action_mask": self.action_masks()}
+        self._mask = self._legal_actions()
+        info: dict[str, Any] = {"action_mask": self._mask}
         if terminated or truncated:
             info["is_success"] = terminated and reward > 0 and self.success
         return self._observation(), float(reward), terminated, truncated, info
@@ -180,6 +182,9 @@ class WebNavEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """Clicks on clickable elements; typing each instruction field into each typable element."""
+        return self._mask.copy()
+
+    def _legal_actions(self) -> np.ndarray:
         mask = np.zeros(self.action_space.n, dtype=bool)
         for ref in range(len(self.page.nodes)):
             mask[ref] = self.page.clickable(ref)
@@ -193,7 +198,7 @@ class WebNavEnv(gym.Env):
         if not integral or not 0 <= int(action) < self.action_space.n:
             raise InvalidActionError(f"action {action!r} is outside the action space {self.action_space}")
         index = int(action)
-        mask = self.action_masks()
+        mask = self._mask
         if mask[index]:
             return index
         if self.invalid_action == "penalty":
