@@ -1,5 +1,6 @@
-"""The web navigation env's DOM backend: tasks are deterministic per seed, the oracle solves them, actions do
-what they say, the reward and shaping are right, held-out values are held out, bad actions are named."""
+"""The web navigation env: tasks are deterministic per seed, the oracle solves them, actions do what they say
+(typing, checkboxes, pagination, suggestions, page flows), the reward and shaping are right, held-out values are
+held out, bad actions are named; the Chromium backend shows the same observations as the in-process DOM."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ import pytest
 import appliedrl  # noqa: F401
 from appliedrl.domains import make_baseline
 from appliedrl.envs.web import TASKS, InvalidActionError, make_task
-from appliedrl.envs.web.tasks import NAMES, WORDS
+from appliedrl.envs.web.env import number, tokens
+from appliedrl.envs.web.tasks import AIRPORTS, NAMES, WORDS
 
 ENV_ID = "appliedrl/WebNav-v0"
 
 
-def act(env, kind: str, element_id: str, field: int = 0) -> tuple:
-    """Click or type into the element with this HTML id."""
+def act(env, kind: str, key: str, field: int = 0) -> tuple:
+    """Click or type into the element with this key (its data-key, else its HTML id)."""
     inner = env.unwrapped
-    ref = inner.page.by_id[element_id]
+    ref = inner.page.keys.index(key)
     index = ref if kind == "click" else inner.max_elements + ref * inner.max_fields + field
     return env.step(index)
 
@@ -50,13 +52,17 @@ def test_the_oracle_solves_every_task(task, split):
         assert info["is_success"] and total == 1.0 and terminated
 
 
-def test_held_out_values_never_appear_in_training_instructions():
-    train, test = set(WORDS[0::2]) | set(NAMES[0::2]), set(WORDS[1::2]) | set(NAMES[1::2])
+def test_held_out_values_never_appear_in_training_instructions_or_pages():
+    def words(names: tuple[str, ...]) -> set[str]:  # two letters: states, which also spell "id" or "2nd"
+        return {w for w in re.findall(r"[a-z]+", " ".join(names).lower()) if len(w) > 2}
+
+    train = words(WORDS[0::2] + NAMES[0::2] + AIRPORTS[0::2])
+    test = words(WORDS[1::2] + NAMES[1::2] + AIRPORTS[1::2])
     for seed in range(40):
         for task in TASKS:
-            words = set(re.findall(r"[a-z]+", make_task(task, np.random.default_rng(seed), "train").utterance))
-            held = set(re.findall(r"[a-z]+", make_task(task, np.random.default_rng(seed), "test").utterance))
-            assert not words & test and not held & train
+            made = {split: make_task(task, np.random.default_rng(seed), split) for split in ("train", "test")}
+            seen = {split: set(re.findall(r"[a-z]+", (t.utterance + t.html).lower())) for split, t in made.items()}
+            assert not seen["train"] & (test - train) and not seen["test"] & (train - test)
 
 
 def test_typing_sets_the_value_and_submit_checks_the_page():
@@ -88,7 +94,7 @@ def test_a_wrong_button_fails_click_button():
     env = gym.make(ENV_ID, task="click-button")
     for seed in range(20):
         env.reset(seed=seed)
-        finish = env.unwrapped.task.goal.finish
+        finish = env.unwrapped.task.site.finish
         wrong = [i for i in env.unwrapped.page.by_id if i.startswith("b") and i != finish]
         if wrong:
             _, reward, terminated, _, info = act(env, "click", wrong[0])
@@ -107,7 +113,8 @@ def test_timeouts_fail_and_shaping_is_potential_based():
     assert env.unwrapped.page.values[env.unwrapped.page.by_id["password"]] == word
     for _ in range(3):  # enter-password allows 5 steps
         _, reward, terminated, truncated, info = act(env, "type", "password")
-    assert truncated and not terminated and not info["is_success"] and reward == pytest.approx(0.9 - 1 - 1)
+    assert truncated and not terminated and not info["is_success"]
+    assert reward == pytest.approx(0 - 1 - 1)  # the timeout, and Φ drops to 0 as the episode ends
 
 
 def test_bad_actions_name_the_valid_ones():
@@ -123,7 +130,7 @@ def test_bad_actions_name_the_valid_ones():
     assert reward == -0.1 and not terminated and not truncated
     with pytest.raises(ValueError, match="unknown task 'book-flights'; valid choices: click-button"):
         gym.make(ENV_ID, task="book-flights")
-    with pytest.raises(ValueError, match="unknown backend 'firefox'; valid choices: dom"):
+    with pytest.raises(ValueError, match="unknown backend 'firefox'; valid choices: dom, chromium"):
         gym.make(ENV_ID, backend="firefox")
 
 
@@ -160,3 +167,193 @@ def test_qweb_scores_every_composite_action_and_trains_through_the_recipe(tmp_pa
                  "--set", "learning_starts=200", "--set", "eval_episodes=5", "--set", "tensorboard=false",
                  "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def keys(env, prefix: str) -> list[str]:
+    return [k for k in env.unwrapped.page.keys if k.startswith(prefix)]
+
+
+def texts(env, css: str) -> list[str]:
+    return [e["text"] for e in env.unwrapped.page.elements() if css in e["classes"].split()]
+
+
+def test_search_engine_pages_through_the_results_and_judges_query_and_rank():
+    env = gym.make(ENV_ID, task="search-engine", shaping=True, gamma=1.0)
+    env.reset(seed=4)
+    site = env.unwrapped.task.site
+    assert not keys(env, "result-") and env.unwrapped.potential() == 0
+    _, reward, *_ = act(env, "type", "search-text", 0)
+    assert reward == 1.0  # Φ: the query is in the box
+    act(env, "click", "search")
+    assert keys(env, "result-") == ["result-0", "result-1", "result-2"] and texts(env, "current") == ["1"]
+    assert texts(env, "result-title") == [title for title, _ in site.results[:3]]
+    act(env, "click", "page-3")
+    assert keys(env, "result-") == ["result-6", "result-7", "result-8"] and texts(env, "current") == ["3"]
+    assert keys(env, "page-") == ["page-1", "page-2"]
+    target = f"result-{site.rank - 1}"
+    act(env, "click", f"page-{(site.rank - 1) // 3 + 1}") if target not in keys(env, "result-") else None
+    assert env.unwrapped.potential() == 3
+    _, reward, terminated, _, info = act(env, "click", target)
+    assert terminated and info["is_success"] and reward == pytest.approx(1.0 - 3)  # +1, and Φ falls to 0
+
+    env.reset(seed=4)
+    act(env, "type", "search-text", 1)  # the rank typed as the query
+    act(env, "click", "search")
+    act(env, "click", f"page-{(site.rank - 1) // 3 + 1}") if (site.rank - 1) // 3 else None
+    _, reward, terminated, _, info = act(env, "click", f"result-{env.unwrapped.task.site.rank - 1}")
+    assert terminated and not info["is_success"] and reward == -1.0
+
+
+def test_book_flight_suggests_airports_and_books_the_flight_that_meets_the_criterion():
+    env = gym.make(ENV_ID, task="book-flight")
+    env.reset(seed=7)
+    site, fields = env.unwrapped.task.site, dict(env.unwrapped.task.fields)
+    origin, destination, day = site.route
+    _, _, terminated, *_ = act(env, "click", "search")  # no airports chosen: the form stays
+    assert not terminated and not keys(env, "book-")
+    act(env, "type", "flight-from", 0)
+    suggestions = texts(env, "suggestion")
+    assert origin in suggestions and all(fields["from"].lower() in s.lower() for s in suggestions)
+    page = env.unwrapped.page
+    assert page.values[page.by_id["flight-from"]] == fields["from"]
+    act(env, "click", f"pick-{AIRPORTS.index(origin)}")
+    page = env.unwrapped.page
+    assert page.values[page.by_id["flight-from"]] == origin and not texts(env, "suggestion")
+    act(env, "type", "flight-to", 1)
+    act(env, "click", f"pick-{AIRPORTS.index(destination)}")
+    act(env, "type", "datepicker", 2)
+    page = env.unwrapped.page
+    assert [page.values[page.by_id[i]] for i in ("flight-from", "flight-to", "datepicker")] == [origin, destination,
+                                                                                                 day]
+    act(env, "click", "search")
+    assert len(keys(env, "book-")) == len(site.flights) and 60 <= len(env.unwrapped.page) <= 96
+    column = 2 if fields["criterion"] == "cheapest" else 1
+    best = min(range(len(site.flights)), key=lambda i: site.flights[i][column])
+    wrong = next(i for i in range(len(site.flights)) if i != best)
+    assert texts(env, "duration")[best] == f"Duration: {site.flights[best][1]} min"
+    _, _, _, _, info = act(env, "click", f"book-{best}")
+    assert info["is_success"]
+    env.reset(seed=7)
+    for step in (("type", "flight-from", 0), ("click", f"pick-{AIRPORTS.index(origin)}"),
+                 ("type", "flight-to", 1), ("click", f"pick-{AIRPORTS.index(destination)}"),
+                 ("type", "datepicker", 2), ("click", "search")):
+        act(env, *step)
+    _, reward, terminated, _, info = act(env, "click", f"book-{wrong}")
+    assert terminated and not info["is_success"] and reward == -1.0
+
+
+def test_email_inbox_opens_goes_back_and_judges_the_action():
+    for seed in range(40):
+        env = gym.make(ENV_ID, task="email-inbox")
+        env.reset(seed=seed)
+        site = env.unwrapped.task.site
+        if site.action != "forward":
+            continue
+        other = next(i for i in range(len(site.emails)) if i != site.target)
+        act(env, "click", f"open-{other}")
+        assert texts(env, "email-sender") == [site.emails[other][0]] and env.unwrapped.potential() == 0
+        act(env, "click", "back")
+        assert len(keys(env, "open-")) == len(site.emails)
+        act(env, "click", f"open-{site.target}")
+        act(env, "click", "forward")
+        assert env.unwrapped.potential() == 2
+        act(env, "type", "forward-text", 2)
+        _, reward, terminated, _, info = act(env, "click", "send")
+        assert terminated and info["is_success"] and reward == 1.0
+        env.reset(seed=seed)
+        act(env, "click", f"open-{other}")
+        _, reward, terminated, _, info = act(env, "click", "delete")
+        assert terminated and not info["is_success"]
+        return
+    pytest.fail("no forward task in 40 seeds")
+
+
+def test_social_media_needs_the_right_button_of_the_right_post():
+    env = gym.make(ENV_ID, task="social-media")
+    env.reset(seed=3)
+    post, button = env.unwrapped.task.site.target.split("-")[1:]
+    fields = dict(env.unwrapped.task.fields)
+    assert texts(env, "username")[int(post)] == f"@{fields['user']}" and button == fields["button"]
+    other = "like" if button != "like" else "share"
+    _, reward, terminated, _, info = act(env, "click", f"post-{post}-{other}")
+    assert terminated and not info["is_success"] and reward == -1.0
+
+
+def test_whole_numbers_keep_their_value_and_words_hash_above_them():
+    ids = tokens("Book flight for $452 on 03/07/2016", 8)
+    assert [number(int(t)) for t in ids] == [None, None, None, 452, None, 3, 7, 2016]
+    assert all(t > 3000 for t, n in zip(ids, map(number, ids)) if n is None and t)
+
+
+def test_warm_start_begins_partway_along_the_solution_and_is_deterministic():
+    env = gym.make(ENV_ID, task="book-flight", warm_start=1.0)
+    oracle = make_baseline("oracle", env)
+    starts = []
+    for seed in range(12):
+        obs, info = env.reset(seed=seed)
+        again, _ = env.reset(seed=seed)
+        assert all(np.array_equal(obs[k], again[k]) for k in obs)
+        inner = env.unwrapped
+        starts.append(inner.task.site.progress(inner.page.form()) + 4 * (inner.task.site.view == "results"))
+        assert inner.steps == 0 and inner.history == []
+        done, length = False, 0
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(oracle.predict(obs, info["action_mask"]))
+            done, length = terminated or truncated, length + 1
+        assert info["is_success"] and length <= 7
+    assert min(starts) == 0 and max(starts) >= 4  # some at the start, some past the search
+    with pytest.raises(ValueError, match="warm_start is a probability"):
+        gym.make(ENV_ID, warm_start=2)
+
+
+# --- the Chromium backend ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chromium():
+    from appliedrl.envs.web.chromium import chromium_executable
+
+    try:
+        import playwright  # noqa: F401
+
+        chromium_executable()
+    except (ImportError, RuntimeError) as error:
+        pytest.skip(f"no browser for the chromium backend ({error}); apt-get install chromium")
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_chromium_shows_the_same_observations_as_the_dom(chromium, task):
+    oracle_env = gym.make(ENV_ID, task=task)
+    oracle = make_baseline("oracle", oracle_env)
+    browser = gym.make(ENV_ID, task=task, backend="chromium")
+    try:
+        for seed in (0, 1):
+            seen = [oracle_env.reset(seed=seed), browser.reset(seed=seed)]
+            done = False
+            while not done:
+                (dom_obs, _), (web_obs, info) = seen[:2]
+                assert all(np.array_equal(dom_obs[k], web_obs[k]) for k in dom_obs)
+                assert oracle_env.unwrapped.page.elements() == browser.unwrapped.page.elements()
+                action = oracle.predict(web_obs, info["action_mask"])
+                a, b = oracle_env.step(action), browser.step(action)
+                assert a[1:4] == b[1:4]
+                seen, done = [(a[0], a[4]), (b[0], b[4])], b[2] or b[3]
+            assert b[4]["is_success"]
+    finally:
+        browser.close()
+
+
+def test_chromium_renders_a_screenshot_and_fails_clearly_without_a_browser(chromium, monkeypatch):
+    from appliedrl.envs.web import chromium as backend
+
+    env = gym.make(ENV_ID, task="login-user", backend="chromium", render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    env.close()
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8 and frame.std() > 0
+    monkeypatch.setattr(backend, "_browser", None)
+    monkeypatch.setenv("APPLIEDRL_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(RuntimeError, match=r"could not start .*apt-get install chromium"):
+        gym.make(ENV_ID, backend="chromium").reset(seed=0)
+    monkeypatch.setattr(backend, "shutil", type("NoWhich", (), {"which": staticmethod(lambda name: None)}))
+    monkeypatch.delenv("APPLIEDRL_CHROMIUM")
+    with pytest.raises(RuntimeError, match="found no Chromium executable; install Chromium"):
+        gym.make(ENV_ID, backend="chromium").reset(seed=0)

@@ -1,7 +1,7 @@
-"""Web navigation domain: the oracle (a scripted solver reading only the observation) and random actions."""
+"""Web navigation domain: the oracle (a scripted solver reading only the observation), random actions, QWeb."""
 
 from appliedrl.domains.registry import Baseline, Domain, Metric
-from appliedrl.domains.web.oracle import OraclePolicy
+from appliedrl.envs.web.oracle import OraclePolicy
 
 ENV_ID = "appliedrl/WebNav-v0"
 

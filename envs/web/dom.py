@@ -1,10 +1,10 @@
-"""The fast backend: a generated page parsed into a DOM in process (lxml) and actions applied to it.
+"""The pages' DOM in MiniWoB++'s schema, and the fast backend: a generated page parsed in process (lxml) with
+actions applied to it as a browser would apply them (envs/web/chromium.py is the real browser).
 
-Elements are listed in document order under <body> (ref 0 is the body), each in MiniWoB++'s schema: ref,
-parent, tag, text (its own text), value, id, classes and flags (focused, checked, clickable, typable).
-Clicking a checkbox or its label toggles it; typing into a text or password input sets its value (focus-and-type
-replaces what was there, as Playwright's `fill`); clicking a button ends the task (done when it is the task's
-finishing button and the page matches the goal).
+Elements are listed in document order under <body> (ref 0 is the body), each with ref, parent, tag, text (its
+own text), value, id, classes and flags (focused, checked, clickable, typable). Clicking a checkbox or its label
+toggles it; typing into a text or password input replaces its value (as Playwright's `fill`). Focus follows
+Chromium: a click focuses a focusable element (input, button, link) or the control of a label, else nothing.
 """
 
 from __future__ import annotations
@@ -13,66 +13,99 @@ from typing import Any
 
 import lxml.html
 
-CLICKABLE_TAGS = ("button", "label")
+from appliedrl.envs.web.tasks import Form
+
+CLICKABLE_TAGS = ("button", "a", "label")
+FOCUSABLE_TAGS = ("button", "a", "input")
 TYPABLE_TYPES = ("text", "password")
 
 
-class DomPage:
-    """One page's elements and their state."""
+class Page:
+    """One page's elements and their state; a backend loads pages and applies clicks and typing."""
 
-    def __init__(self, page: str) -> None:
-        root = lxml.html.document_fromstring(page)
-        body = root.find("body")
-        self.nodes = [body, *body.iterdescendants()]
-        ref_of = {node: ref for ref, node in enumerate(self.nodes)}
-        self.parents = [-1] + [ref_of[node.getparent()] for node in self.nodes[1:]]
-        self.values = {ref: node.get("value", "") for ref, node in enumerate(self.nodes) if self.typable(ref)}
-        self.checked = {ref: node.get("checked") is not None for ref, node in enumerate(self.nodes)
-                        if self._is_checkbox(node)}
-        self.focused: int | None = None
-        self.by_id = {node.get("id"): ref for ref, node in enumerate(self.nodes) if node.get("id")}
-        self.static = [{"ref": ref, "parent": self.parents[ref], "tag": node.tag,
-                        "text": " ".join("".join(node.xpath("text()")).split()), "id": node.get("id", ""),
-                        "classes": node.get("class", ""), "type": node.get("type", ""),
-                        "clickable": self.clickable(ref), "typable": self.typable(ref)}
-                       for ref, node in enumerate(self.nodes)]
-
-    def _is_checkbox(self, node: Any) -> bool:
-        return node.tag == "input" and node.get("type") == "checkbox"
-
-    def typable(self, ref: int) -> bool:
-        node = self.nodes[ref]
-        return node.tag == "input" and node.get("type", "text") in TYPABLE_TYPES
-
-    def clickable(self, ref: int) -> bool:
-        node = self.nodes[ref]
-        return node.tag in CLICKABLE_TAGS or self._is_checkbox(node)
-
-    def is_button(self, ref: int) -> bool:
-        return self.nodes[ref].tag == "button"
+    def load(self, page: str) -> None:
+        raise NotImplementedError
 
     def click(self, ref: int) -> None:
-        node = self.nodes[ref]
-        target = ref if self._is_checkbox(node) else self._labelled(ref)
-        if target is not None:
-            self.checked[target] = not self.checked[target]
-        self.focused = ref
+        raise NotImplementedError
 
     def type(self, ref: int, text: str) -> None:
-        self.values[ref] = text
-        self.focused = ref
+        raise NotImplementedError
 
-    def _labelled(self, ref: int) -> int | None:
-        """The checkbox a <label> controls: its `for` target or the checkbox inside it."""
-        node = self.nodes[ref]
-        if node.tag != "label":
-            return None
-        inner = [r for r in range(ref + 1, len(self.nodes)) if self._is_checkbox(self.nodes[r])
-                 and self.nodes[ref] in self.nodes[r].iterancestors()]
-        target = self.by_id.get(node.get("for")) if node.get("for") else (inner[0] if inner else None)
-        return target if target is not None and target in self.checked else None
+    def close(self) -> None:
+        """Release what the backend holds (a browser page)."""
+
+    def _index(self, records: list[dict[str, Any]]) -> None:
+        """Take a freshly loaded page's elements: records of tag, type, id, class, for, key, text, parent, value
+        and checked, in document order from <body>."""
+        self.tags = [r["tag"] for r in records]
+        self.parents = [r["parent"] for r in records]
+        self.keys = [r["key"] or r["id"] for r in records]
+        kinds = [r["type"] if r["tag"] == "input" else "" for r in records]
+        self._typable = [tag == "input" and kind in TYPABLE_TYPES for tag, kind in zip(self.tags, kinds)]
+        self._checkbox = [tag == "input" and kind == "checkbox" for tag, kind in zip(self.tags, kinds)]
+        self.by_id = {r["id"]: ref for ref, r in enumerate(records) if r["id"]}
+        self.values = {ref: r["value"] for ref, r in enumerate(records) if self._typable[ref]}
+        self.checked = {ref: r["checked"] for ref, r in enumerate(records) if self._checkbox[ref]}
+        self.focused: int | None = None
+        self.controls = {ref: self._control(ref, r) for ref, r in enumerate(records) if r["tag"] == "label"}
+        self.static = [{"ref": ref, "parent": r["parent"], "tag": r["tag"], "text": " ".join(r["text"].split()),
+                        "id": r["id"], "classes": r["class"], "type": kinds[ref], "clickable": self.clickable(ref),
+                        "typable": self._typable[ref]} for ref, r in enumerate(records)]
+
+    def _control(self, ref: int, record: dict[str, Any]) -> int | None:
+        """The input a <label> controls: its `for` target, else the first input inside it."""
+        if record["for"]:
+            return self.by_id.get(record["for"])
+        inside = [r for r in range(ref + 1, len(self.tags)) if self.tags[r] == "input" and self.inside(r, ref)]
+        return inside[0] if inside else None
+
+    def inside(self, ref: int, ancestor: int) -> bool:
+        while ref > ancestor:
+            ref = self.parents[ref]
+        return ref == ancestor
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def typable(self, ref: int) -> bool:
+        return self._typable[ref]
+
+    def clickable(self, ref: int) -> bool:
+        return self.tags[ref] in CLICKABLE_TAGS or self._checkbox[ref]
+
+    def form(self) -> Form:
+        ids = {ref: i for i, ref in self.by_id.items()}
+        return Form({ids[r]: v for r, v in self.values.items() if r in ids},
+                    {ids[r]: c for r, c in self.checked.items() if r in ids})
 
     def elements(self) -> list[dict[str, Any]]:
         """Every element in MiniWoB++'s dom_elements schema."""
         return [{**element, "value": self.values.get(ref, ""), "focused": self.focused == ref,
                  "checked": self.checked.get(ref, False)} for ref, element in enumerate(self.static)]
+
+
+class DomPage(Page):
+    """The in-process backend (lxml)."""
+
+    def __init__(self, page: str) -> None:
+        self.load(page)
+
+    def load(self, page: str) -> None:
+        body = lxml.html.document_fromstring(page).find("body")
+        nodes = [body, *body.iterdescendants()]
+        ref_of = {node: ref for ref, node in enumerate(nodes)}
+        self._index([{"tag": node.tag, "type": node.get("type", "text"), "id": node.get("id", ""),
+                      "class": node.get("class", ""), "for": node.get("for", ""), "key": node.get("data-key", ""),
+                      "text": "".join(node.xpath("text()")), "parent": ref_of.get(node.getparent(), -1),
+                      "value": node.get("value", ""), "checked": node.get("checked") is not None} for node in nodes])
+
+    def click(self, ref: int) -> None:
+        target = self.controls.get(ref, ref)
+        if target in self.checked:
+            self.checked[target] = not self.checked[target]
+        self.focused = target if target is not None and self.tags[target] in FOCUSABLE_TAGS else None
+
+    def type(self, ref: int, text: str) -> None:
+        self.values[ref] = text
+        self.focused = ref

@@ -4,12 +4,15 @@ The observation is MiniWoB++'s (utterance, fields, dom_elements) encoded as fixe
 with masks (see `encode`); the action is one index of a composite space: click(element) for the first
 `max_elements` indices, then focus-and-type(element, field) for every element × field. Reward +1 when the task
 is done, −1 when it fails (a wrong button, a wrong page at submit) or times out (truncation); with `shaping`
-the potential-based term γΦ(s′) − Φ(s) is added, Φ = the number of goal items (input values, checkbox states)
-already met.
+the potential-based term γΦ(s′) − Φ(s) is added, Φ = the number of goal parts already met (input values,
+checkbox states, the right page) and 0 once the episode has ended; set `gamma` to the agent's. `backend="dom"` runs the page in process, `backend="chromium"` in a real
+browser; the same seed gives the same task on both. `warm_start=p` is the warm-start curriculum: with
+probability p an episode starts after the task's scripted solver has taken a random number of its steps.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import zlib
@@ -18,16 +21,17 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from appliedrl.envs.web.dom import DomPage
 from appliedrl.envs.render import text_frame
-from appliedrl.envs.web.tasks import SPLITS, TASKS, Task, make_task
+from appliedrl.envs.web.dom import DomPage, Page
+from appliedrl.envs.web.tasks import MAX_ELEMENTS, SPLITS, TASKS, Response, Task, make_task
 
-VOCAB = 4096  # hashed token ids; 0 pads
+VOCAB = 8192  # token ids; 0 pads
+NUMBERS = 3000  # whole numbers below this keep their value: id 1 + n; other words are hashed above them
 UTTERANCE_TOKENS, FIELD_TOKENS, TEXT_TOKENS = 24, 4, 6
 FLAGS = ("focused", "checked", "clickable", "typable")
 TAGS = ("body", "div", "p", "span", "label", "input", "button", "a", "br", "ul", "li", "table", "tr", "td", "img",
         "select", "option", "textarea", "form", "h1", "h2", "h3")  # tag ids 1..; 0 pads, len + 1 is any other
-BACKENDS = ("dom",)
+BACKENDS = ("dom", "chromium")
 INVALID_ACTIONS = ("raise", "penalty")
 INVALID_PENALTY = -0.1
 
@@ -36,13 +40,25 @@ class InvalidActionError(ValueError):
     """An action outside the space, or one the mask forbids; the message names the valid choices."""
 
 
+def _word_id(word: str) -> int:
+    if word.isdigit() and int(word) < NUMBERS:
+        return 1 + int(word)
+    return 1 + NUMBERS + zlib.crc32(word.encode()) % (VOCAB - 1 - NUMBERS)
+
+
+def number(token: int) -> int | None:
+    """The value of a token that is a whole number, else None."""
+    return token - 1 if 1 <= token <= NUMBERS else None
+
+
 @functools.lru_cache(maxsize=65536)
 def _word_ids(text: str) -> tuple[int, ...]:
-    return tuple(1 + zlib.crc32(word.encode()) % (VOCAB - 1) for word in re.findall(r"[a-z0-9]+", text.lower()))
+    return tuple(_word_id(word) for word in re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def tokens(text: str, size: int) -> np.ndarray:
-    """Lower-cased words as hashed ids (crc32, the same in every process), cut or padded with 0 to `size`."""
+    """Lower-cased words as ids, cut or padded with 0 to `size`: whole numbers below NUMBERS by value (so order
+    can be read), other words hashed (crc32, the same in every process)."""
     ids = _word_ids(text)
     out = np.zeros(size, np.int64)
     out[:min(size, len(ids))] = ids[:size]
@@ -80,22 +96,22 @@ class WebNavEnv(gym.Env):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(self, task: str = "click-button", backend: str = "dom", split: str = "train", shaping: bool = False,
-                 gamma: float = 0.99, max_elements: int = 32, max_fields: int = 6, invalid_action: str = "raise",
-                 render_mode: str | None = None) -> None:
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; valid choices: {', '.join(TASKS)}")
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; valid choices: {', '.join(BACKENDS)}")
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; valid choices: {', '.join(SPLITS)}")
-        if invalid_action not in INVALID_ACTIONS:
-            raise ValueError(f"unknown invalid_action {invalid_action!r}; valid choices: {', '.join(INVALID_ACTIONS)}")
+                 gamma: float = 0.99, max_elements: int | None = None, max_fields: int = 6,
+                 invalid_action: str = "raise", warm_start: float = 0.0, render_mode: str | None = None) -> None:
+        for name, value, valid in (("task", task, TASKS), ("backend", backend, BACKENDS), ("split", split, SPLITS),
+                                   ("invalid_action", invalid_action, INVALID_ACTIONS)):
+            if value not in valid:
+                raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(valid)}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"unknown render_mode {render_mode!r}; valid choices: ansi, rgb_array")
-        self.task_name, self.split, self.shaping, self.gamma = task, split, shaping, gamma
-        self.max_elements, self.max_fields, self.invalid_action = max_elements, max_fields, invalid_action
+        if not 0.0 <= warm_start <= 1.0:
+            raise ValueError(f"warm_start is a probability, got {warm_start}")
+        self.task_name, self.backend, self.split, self.shaping, self.gamma = task, backend, split, shaping, gamma
+        self.max_elements = MAX_ELEMENTS[task] if max_elements is None else max_elements
+        self.max_fields, self.invalid_action, self.warm_start = max_fields, invalid_action, warm_start
         self.render_mode = render_mode
-        e, f = max_elements, max_fields
+        self.page: Page | None = None
+        e, f = self.max_elements, max_fields
         self.observation_space = gym.spaces.Dict({
             "utterance": gym.spaces.Box(0, VOCAB - 1, (UTTERANCE_TOKENS,), np.int64),
             "field_keys": gym.spaces.Box(0, VOCAB - 1, (f, FIELD_TOKENS), np.int64),
@@ -113,57 +129,92 @@ class WebNavEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)
         self.task: Task = make_task(self.task_name, self.np_random, self.split)
-        self.page = DomPage(self.task.html)
-        if len(self.page.nodes) > self.max_elements or len(self.task.fields) > self.max_fields:
-            raise ValueError(f"{self.task_name} made a page of {len(self.page.nodes)} elements and "
-                             f"{len(self.task.fields)} fields; raise max_elements / max_fields")
+        if len(self.task.fields) > self.max_fields:
+            raise ValueError(f"{self.task_name} has {len(self.task.fields)} fields; raise max_fields")
+        if self.page is None:
+            self.page = self._open(self.task.html)
+        else:
+            self.page.load(self.task.html)
+        self._check_size()
         self.steps, self.history, self.success = 0, [], False
         self._mask = self._legal_actions()
+        if self.warm_start and self.np_random.random() < self.warm_start:
+            self._warm_start()
         return self._observation(), {"action_mask": self._mask}
+
+    def _open(self, page: str) -> Page:
+        if self.backend == "dom":
+            return DomPage(page)
+        from appliedrl.envs.web.chromium import ChromiumPage  # Playwright is needed only here
+
+        return ChromiumPage(page)
+
+    def _warm_start(self) -> None:
+        """Let the scripted solver take the first k of its steps, k uniform below the length of its solution
+        (found first on a copy of the task in the in-process DOM)."""
+        from appliedrl.envs.web.oracle import OraclePolicy  # it reads this module's observations
+
+        oracle, task, page = OraclePolicy(self), self.task, self.page
+        self.task, self.page = copy.deepcopy(task), DomPage(task.html)
+        length = 1
+        while self._apply(oracle.act(self._observation())) is None and length < task.max_steps:
+            length += 1
+        self.task, self.page = task, page
+        self._mask = self._legal_actions()
+        for _ in range(int(self.np_random.integers(length))):
+            self._apply(oracle.act(self._observation()))
+        self.success = False
 
     def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
         index = self._check(action)
-        if index is None:  # an invalid action under invalid_action="penalty": nothing happens
-            return self._finish(INVALID_PENALTY, False)
         before = self.potential()
-        kind, ref, field = self.decode(index)
-        self.history.append(self.describe(index))
-        terminated, reward = False, 0.0
-        if kind == "click":
-            self.page.click(ref)
-            if self.page.is_button(ref):
-                terminated, reward = True, 1.0 if self.done_by(ref) else -1.0
-        else:
-            self.page.type(ref, self.task.fields[field][1])
-        if self.shaping:
-            reward += self.gamma * self.potential() - before
-        return self._finish(reward, terminated)
-
-    def _finish(self, reward: float, terminated: bool) -> tuple[dict, float, bool, bool, dict]:
+        verdict, reward = None, INVALID_PENALTY  # an invalid action under invalid_action="penalty" does nothing
+        if index is not None:
+            self.history.append(self.describe(index))
+            verdict = self._apply(index)
+            reward = 0.0 if verdict is None else 1.0 if verdict else -1.0
         self.steps += 1
+        terminated = verdict is not None
         truncated = not terminated and self.steps >= self.task.max_steps
         if truncated:
             reward -= 1.0  # a timeout fails the task
-        self._mask = self._legal_actions()
-        info: dict[str, Any] = {"action_mask": self._mask}
+        if self.shaping:  # Φ is 0 once the episode ends, so shaping sums to −Φ(s₀) = 0 over every episode
+            reward += self.gamma * (0 if terminated or truncated else self.potential()) - before
+        info: dict[str, Any] = {"action_mask": self._mask.copy()}
         if terminated or truncated:
-            info["is_success"] = terminated and reward > 0 and self.success
+            info["is_success"] = terminated and self.success
         return self._observation(), float(reward), terminated, truncated, info
 
-    def done_by(self, ref: int) -> bool:
-        """Whether clicking `ref` finishes the task: it is the finishing button and the page matches the goal."""
-        self.success = self.page.nodes[ref].get("id") == self.task.goal.finish and self.potential() == self.goal_size
-        return self.success
+    def _apply(self, index: int) -> bool | None:
+        """Act on the page and let the site answer: a new page, or the verdict that ends the task."""
+        kind, ref, field = self.decode(index)
+        key = self.page.keys[ref]
+        if kind == "click":
+            self.page.click(ref)
+            response: Response = self.task.site.on_click(key, self.page.form())
+        else:
+            self.page.type(ref, self.task.fields[field][1])
+            response = self.task.site.on_type(key, self.page.form())
+        if response.page is not None:
+            self.page.load(response.page)
+            self._check_size()
+        self._mask = self._legal_actions()
+        self.success = bool(response.verdict)
+        return response.verdict
 
-    @property
-    def goal_size(self) -> int:
-        return len(self.task.goal.values) + len(self.task.goal.checked)
+    def _check_size(self) -> None:
+        if len(self.page) > self.max_elements:
+            raise ValueError(f"{self.task_name} made a page of {len(self.page)} elements; raise max_elements "
+                             f"(now {self.max_elements})")
 
     def potential(self) -> int:
-        """Φ: the goal's input values and checkbox states the page already has."""
-        page, goal = self.page, self.task.goal
-        return (sum(page.values[page.by_id[i]] == v for i, v in goal.values.items())
-                + sum(page.checked[page.by_id[i]] == c for i, c in goal.checked.items()))
+        """Φ: the parts of the goal the page already meets (see each task's site)."""
+        return self.task.site.progress(self.page.form())
+
+    def close(self) -> None:
+        if self.page is not None:
+            self.page.close()
+            self.page = None
 
     # --- actions -------------------------------------------------------------------------------------------
     def decode(self, index: int) -> tuple[str, int, int | None]:
@@ -186,7 +237,7 @@ class WebNavEnv(gym.Env):
 
     def _legal_actions(self) -> np.ndarray:
         mask = np.zeros(self.action_space.n, dtype=bool)
-        for ref in range(len(self.page.nodes)):
+        for ref in range(len(self.page)):
             mask[ref] = self.page.clickable(ref)
             if self.page.typable(ref):
                 start = self.max_elements + ref * self.max_fields
@@ -221,9 +272,11 @@ class WebNavEnv(gym.Env):
 
     def render(self) -> str | np.ndarray | None:
         """ansi: the instruction, the page's actionable elements with their state, the actions so far;
-        rgb_array: the same text drawn as an image (the chromium backend will return a screenshot)."""
+        rgb_array: a screenshot on the chromium backend, the same text drawn as an image on the dom backend."""
         if self.render_mode is None:
             return None
+        if self.render_mode == "rgb_array" and self.backend == "chromium":
+            return self.page.screenshot()
         lines = [f"[{self.task_name}] {self.task.utterance}"]
         for element in self.page.elements():
             if element["clickable"] or element["typable"]:
