@@ -9,7 +9,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from appliedrl.agents.base import check_observation_batch
+from appliedrl.agents.networks import observation_batch
 from appliedrl.agents.checkpoint import atomic_torch_save, load_file
 
 
@@ -25,7 +25,7 @@ class RandomPolicy:
         self.rng = np.random.default_rng(seed)
 
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray:
-        batch, single = check_observation_batch(obs, self.observation_space.shape)
+        batch, single = observation_batch(obs, self.observation_space)  # Box or Dict observations
         actions = self._sample(len(batch), mask)
         return actions[0] if single else actions
 

@@ -8,10 +8,12 @@ Every plotted artist of a method carries the method's name as its `gid`, so test
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from matplotlib.figure import Figure
 
 from appliedrl.domains.registry import Setting
 
@@ -65,3 +67,36 @@ def play_episode(env: gym.Env, policy: Any, seed: int | None) -> Episode:
         episode.infos.append(info)
         done = terminated or truncated
     return episode
+
+
+def transcript_picture(setting: Setting, policies: dict[str, Any], seed: int, unit: str,
+                       colour_of_line: Any = None, wrap: int = 62) -> Figure:
+    """One seeded episode per method, side by side, as the env's `ansi` render at the episode's end (a dialogue's
+    transcript, a web page with the actions taken); each column titled with the outcome and the episode's length
+    in `unit`. `colour_of_line(line)` colours a line and the wrapped lines after it (default dark grey)."""
+    check_policies(policies)
+    texts, titles = [], []
+    for name, policy in policies.items():
+        env = gym.make(setting.env_id, render_mode="ansi", **setting.evaluation_kwargs)
+        try:
+            episode = play_episode(env, policy, seed)
+            texts.append(env.render())
+        finally:
+            env.close()
+        outcome = "success" if episode.infos[-1]["is_success"] else "failure"
+        titles.append(f"{name}: {outcome} in {len(episode.actions)} {unit}")
+    lines = [[wrapped for line in text.splitlines() for wrapped in textwrap.wrap(line, wrap, subsequent_indent="    ")]
+             for text in texts]
+    rows = max(map(len, lines))
+    figure = Figure(figsize=(5.2 * len(policies), rows * 0.17 + 1.0), layout="constrained")
+    axes = figure.subplots(1, len(policies), squeeze=False)[0]
+    colour = "#333333"
+    for index, (ax, name, title, text) in enumerate(zip(axes, policies, titles, lines)):
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10, color=method_style(index)["color"])
+        for row, line in enumerate(text):
+            if not line.startswith("    "):  # a wrapped line keeps its line's colour
+                colour = colour_of_line(line) if colour_of_line else "#333333"
+            ax.text(0.0, 1.0 - row / rows, line, fontsize=7, family="monospace", va="top", color=colour,
+                    transform=ax.transAxes, gid=name)
+    return figure

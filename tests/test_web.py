@@ -357,3 +357,35 @@ def test_chromium_renders_a_screenshot_and_fails_clearly_without_a_browser(chrom
     monkeypatch.delenv("APPLIEDRL_CHROMIUM")
     with pytest.raises(RuntimeError, match="found no Chromium executable; install Chromium"):
         gym.make(ENV_ID, backend="chromium").reset(seed=0)
+
+
+def test_the_picture_is_each_method_s_page_and_actions():
+    from appliedrl.domains.web import DOMAIN
+
+    setting = next(s for s in DOMAIN.settings if s.name == "login-user")
+    env = gym.make(ENV_ID, render_mode="ansi", **setting.evaluation_kwargs)
+    policies = {name: make_baseline(name, env) for name in ("oracle", "random")}
+    figure = DOMAIN.picture(setting, policies, 3)
+    for ax, (name, policy) in zip(figure.axes, policies.items()):
+        if hasattr(policy, "seed_actions"):
+            policy.seed_actions(3)
+        obs, info = env.reset(seed=3)
+        done, steps = False, 0
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy.predict(obs, info["action_mask"]))
+            done, steps = terminated or truncated, steps + 1
+        assert " ".join(text.get_text() for text in ax.texts).split() == env.render().split()
+        assert ax.get_title() == f"{name}: {'success' if info['is_success'] else 'failure'} in {steps} steps"
+    assert figure.axes[0].get_title().startswith("oracle: success")
+
+
+def test_the_random_baseline_takes_legal_actions_on_dict_observations():
+    env = gym.make(ENV_ID, task="email-inbox")
+    random_policy = make_baseline("random", env)
+    obs, info = env.reset(seed=0)
+    for _ in range(20):
+        assert info["action_mask"][random_policy.predict(obs, info["action_mask"])]
+    batch = {key: np.stack([value, value]) for key, value in obs.items()}
+    assert random_policy.predict(batch, np.stack([info["action_mask"]] * 2)).shape == (2,)
+    with pytest.raises(ValueError, match="expected a dict observation"):
+        random_policy.predict(obs["utterance"])

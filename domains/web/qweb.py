@@ -23,10 +23,13 @@ from appliedrl.envs.web.env import FLAGS, TAGS, VOCAB
 SHALLOW_FEATURES = 3  # value–text Jaccard, key–attribute Jaccard, the element holds the value
 
 
-def _mean_embedding(embedding: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
-    """Mean of the non-padding word embeddings of each row of ids [..., T]."""
-    present = (ids > 0).unsqueeze(-1).float()
-    return (embedding(ids) * present).sum(-2) / present.sum(-2).clamp(min=1.0)
+def _mean_embeddings(embedding: nn.Embedding, *ids: torch.Tensor) -> list[torch.Tensor]:
+    """Mean of the non-padding word embeddings of each row of each ids [B, N, T] (one lookup: one gradient)."""
+    width = max(i.shape[-1] for i in ids)
+    flat = torch.cat([nn.functional.pad(i, (0, width - i.shape[-1])) for i in ids], 1)  # [B, ΣN, T], 0 pads
+    present = (flat > 0).unsqueeze(-1).float()
+    means = (embedding(flat) * present).sum(-2) / present.sum(-2).clamp(min=1.0)
+    return list(means.split([i.shape[1] for i in ids], 1))
 
 
 def _distinct(ids: torch.Tensor) -> torch.Tensor:
@@ -68,19 +71,24 @@ class QWeb(nn.Module):
         self.gates = nn.Parameter(torch.zeros(2))  # sigmoid: the deep share of click and type Q-values
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        ids = {key: obs[key].long() for key in ("field_keys", "field_values", "element_text", "element_attributes",
-                                               "element_tag")}
-        field_mask, flags = obs["field_mask"] > 0.5, obs["element_flags"].float()
-        fields = self.field_encoder(torch.cat([_mean_embedding(self.words, ids["field_keys"]),
-                                               _mean_embedding(self.words, ids["field_values"])], -1))
-        elements = self.element_encoder(torch.cat([_mean_embedding(self.words, ids["element_text"]),
-                                                   _mean_embedding(self.words, ids["element_attributes"]),
+        # the LSTM runs over each page's own elements (packed): padding is skipped and scored 0, a masked action
+        present = int((obs["element_mask"] > 0.5).sum(-1).max())
+        ids = {key: obs[key].long() for key in ("field_keys", "field_values")}
+        ids |= {key: obs[key][:, :present].long() for key in ("element_text", "element_attributes", "element_tag")}
+        field_mask, flags = obs["field_mask"] > 0.5, obs["element_flags"][:, :present].float()
+        keys, values, text, attributes = _mean_embeddings(self.words, ids["field_keys"], ids["field_values"],
+                                                          ids["element_text"], ids["element_attributes"])
+        fields = self.field_encoder(torch.cat([keys, values], -1))
+        elements = self.element_encoder(torch.cat([text, attributes,
                                                    self.tags(ids["element_tag"]), flags], -1))
         scores = self.attention(elements) @ fields.transpose(1, 2)  # [B, E, F]
         scores = scores.masked_fill(~field_mask[:, None, :], -1e9)
         weights = torch.softmax(scores, -1) * field_mask[:, None, :].any(-1, keepdim=True)
         context = weights @ fields
-        elements, _ = self.lstm(torch.cat([elements, context], -1))
+        lengths = (obs["element_mask"] > 0.5).sum(-1).clamp(min=1).cpu()  # pages are a prefix of the padding
+        packed = nn.utils.rnn.pack_padded_sequence(torch.cat([elements, context], -1), lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        elements = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=present)[0]
         elements = torch.tanh(elements)
         deep_type = elements @ self.field_out(fields).transpose(1, 2)  # [B, E, F]
         kind = self.kind_head(elements)
@@ -96,6 +104,8 @@ class QWeb(nn.Module):
         shallow_click = self.shallow_click(torch.cat([best, flags], -1)).squeeze(-1)
 
         click_gate, type_gate = torch.sigmoid(self.gates)
-        click = click_gate * deep_click + (1 - click_gate) * shallow_click
+        cut, real = self.elements - present, (obs["element_mask"][:, :present] > 0.5).float()
+        click = nn.functional.pad((click_gate * deep_click + (1 - click_gate) * shallow_click) * real, (0, cut))
         typed = type_gate * deep_type + (1 - type_gate) * shallow_type
+        typed = nn.functional.pad(typed * real[..., None], (0, 0, 0, cut))
         return torch.cat([click, typed.flatten(1)], -1)
