@@ -35,6 +35,15 @@ class EnvSpec:
     # keywords under which outside checkers (Gymnasium's, SB3's), which step random actions without masks, run an
     # env that rejects masked actions by default
     checker_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # what an optional env needs beyond the install: Python modules and programs on PATH (see `missing`)
+    requires: tuple[str, ...] = ()
+
+    def missing(self) -> list[str]:
+        """The requirements not available here (a module that does not import, a program not on PATH)."""
+        import importlib.util
+        import shutil
+
+        return [name for name in self.requires if importlib.util.find_spec(name) is None and not shutil.which(name)]
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

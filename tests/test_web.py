@@ -389,3 +389,54 @@ def test_the_random_baseline_takes_legal_actions_on_dict_observations():
     assert random_policy.predict(batch, np.stack([info["action_mask"]] * 2)).shape == (2,)
     with pytest.raises(ValueError, match="expected a dict observation"):
         random_policy.predict(obs["utterance"])
+
+
+# --- the MiniWoB++ adapter -----------------------------------------------------------------------------------------
+def test_miniwob_elements_map_to_our_schema():
+    from appliedrl.envs.web.miniwob import convert
+
+    def element(ref, parent, tag, text="", value="", id_="", flags=(0, 0, 0, 0)):
+        return {"ref": ref, "parent": parent, "tag": tag, "text": text, "value": value, "id": id_, "classes": "c",
+                "flags": np.array(flags, np.int8)}
+
+    raw = [element(1, 0, "body"), element(2, 1, "label"), element(3, 2, "input_checkbox", value=True),
+           element(4, 2, "t", " amber  "), element(5, 1, "input_text", value="hi", id_="name", flags=(1, 0, 0, 1)),
+           element(6, 1, "span", "note", flags=(0, 0, 0, 1)), element(7, 1, "div")]
+    got = convert(raw)
+    assert [e["tag"] for e in got] == ["body", "label", "input", "input", "span", "div"]
+    assert [e["parent"] for e in got] == [-1, 0, 1, 0, 0, 0] and [e["source"] for e in got] == [1, 2, 3, 5, 6, 7]
+    assert got[1]["text"] == "amber" and got[2]["type"] == "checkbox" and got[2]["checked"] and got[2]["value"] == ""
+    assert got[3]["typable"] and got[3]["focused"] and got[3]["value"] == "hi" and got[3]["type"] == "text"
+    assert [e["clickable"] for e in got] == [False, True, True, True, True, False]  # the span: a leaf
+
+
+@pytest.fixture(scope="module")
+def miniwob():
+    spec = appliedrl.envs.env_specs()["appliedrl/MiniWoB-v0"]
+    if spec.missing():
+        pytest.skip(f"MiniWoB++ needs {', '.join(spec.missing())}: pip install miniwob selenium; "
+                    "apt-get install chromium-driver")
+
+
+@pytest.mark.parametrize("task", ["click-button", "enter-password", "login-user", "click-checkboxes"])
+def test_the_oracle_solves_miniwob_s_own_form_tasks(miniwob, task):
+    env = gym.make("appliedrl/MiniWoB-v0", task=task)
+    oracle = make_baseline("oracle", env)
+    try:
+        for seed in range(3):
+            obs, info = env.reset(seed=seed)
+            done = False
+            while not done:
+                obs, reward, terminated, truncated, info = env.step(oracle.predict(obs, info["action_mask"]))
+                done = terminated or truncated
+            assert info["is_success"] and reward == 1.0
+    finally:
+        env.close()
+
+
+def test_miniwob_without_its_package_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "miniwob", None)  # import miniwob now fails
+    with pytest.raises(RuntimeError, match="needs MiniWoB.*pip install miniwob selenium"):
+        gym.make("appliedrl/MiniWoB-v0")

@@ -7,6 +7,7 @@ from appliedrl.envs.web.oracle import OraclePolicy
 from appliedrl.envs.web.tasks import TASKS
 
 ENV_ID = "appliedrl/WebNav-v0"
+MINIWOB_ID = "appliedrl/MiniWoB-v0"  # MiniWoB++ itself; the oracle solves its form tasks
 TRAINING = {"shaping": True, "gamma": 0.9}  # potential-based shaping with the dqn recipe's gamma
 HELD_OUT = {"split": "test", "shaping": False, "warm_start": 0.0}  # evaluation: unseen values, ±1 returns
 
@@ -17,7 +18,8 @@ def _oracle(env, seed: int) -> OraclePolicy:
 
 DOMAIN = Domain(
     "web", "following instructions on generated web pages (MiniWoB++-style tasks, Gur et al.'s QWeb setting)",
-    baselines=(Baseline("oracle", _oracle, (ENV_ID,), description="a scripted solver reading only the observation"),),
+    baselines=(Baseline("oracle", _oracle, (ENV_ID, MINIWOB_ID),
+                        description="a scripted solver reading only the observation"),),
     settings=(*(Setting(task, ENV_ID, {"task": task, **TRAINING}, HELD_OUT) for task in TASKS),
               Setting("book-flight-curriculum", ENV_ID, {"task": "book-flight", **TRAINING, "warm_start": 0.5},
                       HELD_OUT)),
@@ -27,4 +29,4 @@ DOMAIN = Domain(
     picture=web_picture,
 )
 
-__all__ = ["DOMAIN", "ENV_ID", "OraclePolicy"]
+__all__ = ["DOMAIN", "ENV_ID", "MINIWOB_ID", "OraclePolicy"]

@@ -92,26 +92,16 @@ def encode(utterance: str, fields: list[tuple[str, str]], elements: list[dict[st
     return obs
 
 
-class WebNavEnv(gym.Env):
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+class ElementEnv(gym.Env):
+    """What `WebNavEnv` and the MiniWoB++ adapter share: MiniWoB++'s observation encoded by `encode`, the
+    composite click/type action with its masks, and the invalid-action rule. Subclasses provide
+    `raw_observation()` and keep `self._mask` current with `_legal_actions()` whenever the page changes."""
 
-    def __init__(self, task: str = "click-button", backend: str = "dom", split: str = "train", shaping: bool = False,
-                 gamma: float = 0.99, max_elements: int | None = None, max_fields: int = 6,
-                 invalid_action: str = "raise", warm_start: float = 0.0, render_mode: str | None = None) -> None:
-        for name, value, valid in (("task", task, TASKS), ("backend", backend, BACKENDS), ("split", split, SPLITS),
-                                   ("invalid_action", invalid_action, INVALID_ACTIONS)):
-            if value not in valid:
-                raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(valid)}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid choices: ansi, rgb_array")
-        if not 0.0 <= warm_start <= 1.0:
-            raise ValueError(f"warm_start is a probability, got {warm_start}")
-        self.task_name, self.backend, self.split, self.shaping, self.gamma = task, backend, split, shaping, gamma
-        self.max_elements = MAX_ELEMENTS[task] if max_elements is None else max_elements
-        self.max_fields, self.invalid_action, self.warm_start = max_fields, invalid_action, warm_start
-        self.render_mode = render_mode
-        self.page: Page | None = None
-        e, f = self.max_elements, max_fields
+    def _spaces(self, max_elements: int, max_fields: int, invalid_action: str) -> None:
+        if invalid_action not in INVALID_ACTIONS:
+            raise ValueError(f"unknown invalid_action {invalid_action!r}; valid choices: {', '.join(INVALID_ACTIONS)}")
+        self.max_elements, self.max_fields, self.invalid_action = max_elements, max_fields, invalid_action
+        e, f = max_elements, max_fields
         self.observation_space = gym.spaces.Dict({
             "utterance": gym.spaces.Box(0, VOCAB - 1, (UTTERANCE_TOKENS,), np.int64),
             "field_keys": gym.spaces.Box(0, VOCAB - 1, (f, FIELD_TOKENS), np.int64),
@@ -124,6 +114,81 @@ class WebNavEnv(gym.Env):
             "element_flags": gym.spaces.MultiBinary((e, len(FLAGS))),
             "element_mask": gym.spaces.MultiBinary(e)})
         self.action_space = gym.spaces.Discrete(e + e * f)
+
+    def raw_observation(self) -> dict[str, Any]:
+        """The observation in MiniWoB++'s schema: utterance, fields, dom_elements."""
+        raise NotImplementedError
+
+    def fields(self) -> list[tuple[str, str]]:
+        return self.raw_observation()["fields"]
+
+    def decode(self, index: int) -> tuple[str, int, int | None]:
+        """("click", element, None) or ("type", element, field) of a composite action index."""
+        if index < self.max_elements:
+            return "click", index, None
+        ref, field = divmod(index - self.max_elements, self.max_fields)
+        return "type", ref, field
+
+    def describe(self, index: int) -> str:
+        kind, ref, field = self.decode(index)
+        if kind == "click":
+            return f"click({ref})"
+        fields = self.fields()
+        return f"type({ref}, {fields[field][0] if field < len(fields) else f'field {field}'})"
+
+    def action_masks(self) -> np.ndarray:
+        """Clicks on clickable elements; typing each instruction field into each typable element."""
+        return self._mask.copy()
+
+    def _legal_actions(self) -> np.ndarray:
+        raw = self.raw_observation()
+        mask = np.zeros(self.action_space.n, dtype=bool)
+        fields = min(len(raw["fields"]), self.max_fields)
+        for ref, element in enumerate(raw["dom_elements"][:self.max_elements]):
+            mask[ref] = element["clickable"]
+            if element["typable"]:
+                start = self.max_elements + ref * self.max_fields
+                mask[start:start + fields] = True
+        return mask
+
+    def _check(self, action: Any) -> int | None:
+        """The action's index if the mask allows it; None (do nothing) or an error naming the valid ones if not."""
+        integral = np.ndim(action) == 0 and np.issubdtype(np.asarray(action).dtype, np.integer)
+        if not integral or not 0 <= int(action) < self.action_space.n:
+            raise InvalidActionError(f"action {action!r} is outside the action space {self.action_space}")
+        index = int(action)
+        if self._mask[index]:
+            return index
+        if self.invalid_action == "penalty":
+            return None
+        allowed = ", ".join(f"{i} {self.describe(int(i))}" for i in np.flatnonzero(self._mask))
+        raise InvalidActionError(f"action {index} ({self.describe(index)}) cannot be taken on this page: "
+                                 f"element {self.decode(index)[1]} is not "
+                                 f"{'clickable' if index < self.max_elements else 'typable, or the field does not exist'}"
+                                 f"; valid actions: {allowed}")
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        raw = self.raw_observation()
+        return encode(raw["utterance"], raw["fields"], raw["dom_elements"], self.max_elements, self.max_fields)
+
+
+class WebNavEnv(ElementEnv):
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(self, task: str = "click-button", backend: str = "dom", split: str = "train", shaping: bool = False,
+                 gamma: float = 0.99, max_elements: int | None = None, max_fields: int = 6,
+                 invalid_action: str = "raise", warm_start: float = 0.0, render_mode: str | None = None) -> None:
+        for name, value, valid in (("task", task, TASKS), ("backend", backend, BACKENDS), ("split", split, SPLITS)):
+            if value not in valid:
+                raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(valid)}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"unknown render_mode {render_mode!r}; valid choices: ansi, rgb_array")
+        if not 0.0 <= warm_start <= 1.0:
+            raise ValueError(f"warm_start is a probability, got {warm_start}")
+        self.task_name, self.backend, self.split, self.shaping, self.gamma = task, backend, split, shaping, gamma
+        self.warm_start, self.render_mode = warm_start, render_mode
+        self.page: Page | None = None
+        self._spaces(MAX_ELEMENTS[task] if max_elements is None else max_elements, max_fields, invalid_action)
 
     # --- the episode ---------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
@@ -216,59 +281,12 @@ class WebNavEnv(gym.Env):
             self.page.close()
             self.page = None
 
-    # --- actions -------------------------------------------------------------------------------------------
-    def decode(self, index: int) -> tuple[str, int, int | None]:
-        """("click", element, None) or ("type", element, field) of a composite action index."""
-        if index < self.max_elements:
-            return "click", index, None
-        ref, field = divmod(index - self.max_elements, self.max_fields)
-        return "type", ref, field
+    def fields(self) -> list[tuple[str, str]]:
+        return list(self.task.fields)
 
-    def describe(self, index: int) -> str:
-        kind, ref, field = self.decode(index)
-        if kind == "click":
-            return f"click({ref})"
-        key = self.task.fields[field][0] if field < len(self.task.fields) else f"field {field}"
-        return f"type({ref}, {key})"
-
-    def action_masks(self) -> np.ndarray:
-        """Clicks on clickable elements; typing each instruction field into each typable element."""
-        return self._mask.copy()
-
-    def _legal_actions(self) -> np.ndarray:
-        mask = np.zeros(self.action_space.n, dtype=bool)
-        for ref in range(len(self.page)):
-            mask[ref] = self.page.clickable(ref)
-            if self.page.typable(ref):
-                start = self.max_elements + ref * self.max_fields
-                mask[start:start + len(self.task.fields)] = True
-        return mask
-
-    def _check(self, action: Any) -> int | None:
-        integral = np.ndim(action) == 0 and np.issubdtype(np.asarray(action).dtype, np.integer)
-        if not integral or not 0 <= int(action) < self.action_space.n:
-            raise InvalidActionError(f"action {action!r} is outside the action space {self.action_space}")
-        index = int(action)
-        mask = self._mask
-        if mask[index]:
-            return index
-        if self.invalid_action == "penalty":
-            return None
-        allowed = ", ".join(f"{i} {self.describe(int(i))}" for i in np.flatnonzero(mask))
-        raise InvalidActionError(f"action {index} ({self.describe(index)}) cannot be taken on this page: "
-                                 f"element {self.decode(index)[1]} is not "
-                                 f"{'clickable' if index < self.max_elements else 'typable, or the field does not exist'}"
-                                 f"; valid actions: {allowed}")
-
-    # --- observation ---------------------------------------------------------------------------------------
     def raw_observation(self) -> dict[str, Any]:
-        """The observation in MiniWoB++'s schema: utterance, fields, dom_elements."""
         return {"utterance": self.task.utterance, "fields": list(self.task.fields),
                 "dom_elements": self.page.elements()}
-
-    def _observation(self) -> dict[str, np.ndarray]:
-        raw = self.raw_observation()
-        return encode(raw["utterance"], raw["fields"], raw["dom_elements"], self.max_elements, self.max_fields)
 
     def render(self) -> str | np.ndarray | None:
         """ansi: the instruction, the page's actionable elements with their state, the actions so far;
