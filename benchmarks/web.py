@@ -6,7 +6,8 @@ task on held-out instruction values, evaluated in the in-process DOM and in real
 QWeb trains with the dqn recipe (domains/recipes/dqn.appliedrl__WebNav-v0.yaml) on the training split with
 potential-based shaping (γ = the recipe's 0.9), for the per-task budget in PLAN (--steps overrides all); the
 multi-page tasks train with the warm-start curriculum (`warm_start=0.5`), book-flight also without it. The
-oracle and throughput run as one more job beside the training. Each final policy then runs --episodes
+oracle and throughput run as jobs queued after the training jobs, so their steps/s are measured with the other
+core busy. Each final policy then runs --episodes
 held-out episodes (split=test, seeds from TEST_SEED, no shaping, so the return is ±1) on the DOM backend and the
 same seeds on the chromium backend. Success rates come with Wilson 95% intervals. Throughput is random legal
 actions (episodes included) in one process per backend.
@@ -26,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from appliedrl.domains.web import TRAINING as SHAPING  # shaping with the recipe's gamma
+
 ENV_ID = "appliedrl/WebNav-v0"
 TEST_SEED = 5_000_000  # held-out episodes never reuse training or evaluation seeds
-SHAPING = {"shaping": True, "gamma": 0.9}  # the recipe's gamma
 CURRICULUM = {"warm_start": 0.5}
 PLAN = {  # task: (training steps, the env keywords of each variant trained), longest first
     "book-flight": (60_000, [{}, CURRICULUM]), "search-engine": (60_000, [CURRICULUM]),

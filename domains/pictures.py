@@ -85,8 +85,9 @@ def transcript_picture(setting: Setting, policies: dict[str, Any], seed: int, un
             env.close()
         outcome = "success" if episode.infos[-1]["is_success"] else "failure"
         titles.append(f"{name}: {outcome} in {len(episode.actions)} {unit}")
-    lines = [[wrapped for line in text.splitlines() for wrapped in textwrap.wrap(line, wrap, subsequent_indent="    ")]
-             for text in texts]
+    lines = [[(wrapped, index == 0) for line in text.splitlines()
+              for index, wrapped in enumerate(textwrap.wrap(line, wrap, subsequent_indent="    "))]
+             for text in texts]  # (line, whether it starts a line of the render)
     rows = max(map(len, lines))
     figure = Figure(figsize=(5.2 * len(policies), rows * 0.17 + 1.0), layout="constrained")
     axes = figure.subplots(1, len(policies), squeeze=False)[0]
@@ -94,8 +95,8 @@ def transcript_picture(setting: Setting, policies: dict[str, Any], seed: int, un
     for index, (ax, name, title, text) in enumerate(zip(axes, policies, titles, lines)):
         ax.set_axis_off()
         ax.set_title(title, fontsize=10, color=method_style(index)["color"])
-        for row, line in enumerate(text):
-            if not line.startswith("    "):  # a wrapped line keeps its line's colour
+        for row, (line, starts) in enumerate(text):
+            if starts:  # a wrapped line keeps its line's colour
                 colour = colour_of_line(line) if colour_of_line else "#333333"
             ax.text(0.0, 1.0 - row / rows, line, fontsize=7, family="monospace", va="top", color=colour,
                     transform=ax.transAxes, gid=name)

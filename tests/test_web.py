@@ -119,7 +119,9 @@ def test_timeouts_fail_and_shaping_is_potential_based():
 
 def test_bad_actions_name_the_valid_ones():
     env = gym.make(ENV_ID, task="enter-text")
-    env.reset(seed=0)
+    _, info = env.reset(seed=0)
+    info["action_mask"][:] = True  # the caller's copy
+    assert not env.unwrapped.action_masks()[0]
     with pytest.raises(InvalidActionError, match=r"action 0 \(click\(0\)\) cannot be taken.*valid actions: "):
         env.step(0)
     with pytest.raises(InvalidActionError, match="outside the action space"):
@@ -128,6 +130,10 @@ def test_bad_actions_name_the_valid_ones():
     lenient.reset(seed=0)
     _, reward, terminated, truncated, _ = lenient.step(0)
     assert reward == -0.1 and not terminated and not truncated
+    act(env, "type", "tt")
+    act(env, "click", "submit")
+    with pytest.raises(RuntimeError, match="the episode has ended; call reset"):
+        act(env, "click", "submit")
     with pytest.raises(ValueError, match="unknown task 'book-flights'; valid choices: click-button"):
         gym.make(ENV_ID, task="book-flights")
     with pytest.raises(ValueError, match="unknown backend 'firefox'; valid choices: dom, chromium"):
@@ -197,10 +203,11 @@ def test_search_engine_pages_through_the_results_and_judges_query_and_rank():
     assert terminated and info["is_success"] and reward == pytest.approx(1.0 - 3)  # +1, and Φ falls to 0
 
     env.reset(seed=4)
+    site = env.unwrapped.task.site
     act(env, "type", "search-text", 1)  # the rank typed as the query
     act(env, "click", "search")
     act(env, "click", f"page-{(site.rank - 1) // 3 + 1}") if (site.rank - 1) // 3 else None
-    _, reward, terminated, _, info = act(env, "click", f"result-{env.unwrapped.task.site.rank - 1}")
+    _, reward, terminated, _, info = act(env, "click", f"result-{site.rank - 1}")
     assert terminated and not info["is_success"] and reward == -1.0
 
 
@@ -339,6 +346,26 @@ def test_chromium_shows_the_same_observations_as_the_dom(chromium, task):
             assert b[4]["is_success"]
     finally:
         browser.close()
+
+
+def test_chromium_matches_the_dom_under_random_legal_actions(chromium):
+    """Labels, wrong buttons, links and focus, which the oracle's episodes never exercise."""
+    rng = np.random.default_rng(0)
+    for task in ("click-checkboxes", "enter-password", "email-inbox", "book-flight"):
+        dom, browser = gym.make(ENV_ID, task=task), gym.make(ENV_ID, task=task, backend="chromium")
+        try:
+            for seed in range(3):
+                (a, info), (b, _) = dom.reset(seed=seed), browser.reset(seed=seed)
+                done = False
+                while not done:
+                    assert dom.unwrapped.page.elements() == browser.unwrapped.page.elements()
+                    assert all(np.array_equal(a[k], b[k]) for k in a)
+                    action = rng.choice(np.flatnonzero(info["action_mask"]))
+                    (a, *dom_step, info), (b, *browser_step, _) = dom.step(action), browser.step(action)
+                    assert dom_step == browser_step
+                    done = dom_step[1] or dom_step[2]
+        finally:
+            browser.close()
 
 
 def test_chromium_renders_a_screenshot_and_fails_clearly_without_a_browser(chromium, monkeypatch):

@@ -1,6 +1,7 @@
 """Web navigation domain: the oracle (a scripted solver reading only the observation), random actions, and QWeb
 trained by Double DQN (Gur et al. 2019)."""
 
+from appliedrl.domains.recipes import recipe_layers
 from appliedrl.domains.registry import Baseline, Domain, Metric, Setting
 from appliedrl.domains.web.picture import web_picture
 from appliedrl.envs.web.oracle import OraclePolicy
@@ -8,7 +9,8 @@ from appliedrl.envs.web.tasks import TASKS
 
 ENV_ID = "appliedrl/WebNav-v0"
 MINIWOB_ID = "appliedrl/MiniWoB-v0"  # MiniWoB++ itself; the oracle solves its form tasks
-TRAINING = {"shaping": True, "gamma": 0.9}  # potential-based shaping with the dqn recipe's gamma
+# potential-based shaping with the discount of the dqn recipe, which trains on these settings
+TRAINING = {"shaping": True, "gamma": recipe_layers("dqn", ENV_ID)[0]["gamma"]}
 HELD_OUT = {"split": "test", "shaping": False, "warm_start": 0.0}  # evaluation: unseen values, ±1 returns
 
 

@@ -79,15 +79,15 @@ class ChromiumPage(Page):
 
     def load(self, page: str) -> None:
         self._page.set_content(page)
-        self._handles = self._page.query_selector_all("body, body *")
+        self._elements = self._page.locator("body, body *")  # a locator holds no browser handles
         self._index(self._page.evaluate(_READ_ELEMENTS))
 
     def click(self, ref: int) -> None:
-        self._handles[ref].click()
+        self._elements.nth(ref).click()
         self._read_state()
 
     def type(self, ref: int, text: str) -> None:
-        self._handles[ref].fill(text)
+        self._elements.nth(ref).fill(text)
         self._read_state()
 
     def _read_state(self) -> None:

@@ -45,6 +45,7 @@ class Page:
         self._typable = [tag == "input" and kind in TYPABLE_TYPES for tag, kind in zip(self.tags, kinds)]
         self._checkbox = [tag == "input" and kind == "checkbox" for tag, kind in zip(self.tags, kinds)]
         self.by_id = {r["id"]: ref for ref, r in enumerate(records) if r["id"]}
+        self._id_of = {ref: i for i, ref in self.by_id.items()}
         self.values = {ref: r["value"] for ref, r in enumerate(records) if self._typable[ref]}
         self.checked = {ref: r["checked"] for ref, r in enumerate(records) if self._checkbox[ref]}
         self.focused: int | None = None
@@ -75,12 +76,13 @@ class Page:
         return self.tags[ref] in CLICKABLE_TAGS or self._checkbox[ref]
 
     def form(self) -> Form:
-        ids = {ref: i for i, ref in self.by_id.items()}
+        ids = self._id_of
         return Form({ids[r]: v for r, v in self.values.items() if r in ids},
                     {ids[r]: c for r, c in self.checked.items() if r in ids})
 
     def elements(self) -> list[dict[str, Any]]:
-        """Every element in MiniWoB++'s dom_elements schema."""
+        """Every element in MiniWoB++'s dom_elements schema (ref, parent, tag, text, value, id, classes), with its
+        flags as booleans (focused, checked, clickable, typable) and its input type, without geometry."""
         return [{**element, "value": self.values.get(ref, ""), "focused": self.focused == ref,
                  "checked": self.checked.get(ref, False)} for ref, element in enumerate(self.static)]
 

@@ -188,6 +188,7 @@ class WebNavEnv(ElementEnv):
         self.task_name, self.backend, self.split, self.shaping, self.gamma = task, backend, split, shaping, gamma
         self.warm_start, self.render_mode = warm_start, render_mode
         self.page: Page | None = None
+        self._ended = True  # until the first reset
         self._spaces(MAX_ELEMENTS[task] if max_elements is None else max_elements, max_fields, invalid_action)
 
     # --- the episode ---------------------------------------------------------------------------------------
@@ -205,7 +206,8 @@ class WebNavEnv(ElementEnv):
         self._mask = self._legal_actions()
         if self.warm_start and self.np_random.random() < self.warm_start:
             self._warm_start()
-        return self._observation(), {"action_mask": self._mask}
+        self._ended = False
+        return self._observation(), {"action_mask": self._mask.copy()}
 
     def _open(self, page: str) -> Page:
         if self.backend == "dom":
@@ -231,6 +233,8 @@ class WebNavEnv(ElementEnv):
         self.success = False
 
     def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
+        if self._ended:
+            raise RuntimeError("the episode has ended; call reset() before stepping again")
         index = self._check(action)
         before = self.potential()
         verdict, reward = None, INVALID_PENALTY  # an invalid action under invalid_action="penalty" does nothing
@@ -243,11 +247,12 @@ class WebNavEnv(ElementEnv):
         truncated = not terminated and self.steps >= self.task.max_steps
         if truncated:
             reward -= 1.0  # a timeout fails the task
-        if self.shaping:  # Φ is 0 once the episode ends, so shaping sums to −Φ(s₀) = 0 over every episode
+        if self.shaping:  # Φ is 0 once the episode ends: over an episode shaping sums to −Φ(s₀) (discounted)
             reward += self.gamma * (0 if terminated or truncated else self.potential()) - before
         info: dict[str, Any] = {"action_mask": self._mask.copy()}
         if terminated or truncated:
             info["is_success"] = terminated and self.success
+            self._ended = True
         return self._observation(), float(reward), terminated, truncated, info
 
     def _apply(self, index: int) -> bool | None:

@@ -72,8 +72,8 @@ class MiniWoBEnv(ElementEnv):
         try:
             raw, _ = self.inner.reset(seed=seed)
         except Exception as error:
-            raise RuntimeError(f"MiniWoB++ could not start Chrome ({str(error).splitlines()[0]}); {INSTALL_HINT}") \
-                from None
+            raise RuntimeError(f"MiniWoB++ failed to reset ({str(error).splitlines()[0]}); if Chrome could not "
+                               f"start: {INSTALL_HINT}") from None
         self._take(raw)
         self.steps = 0
         return self._observation(), {"action_mask": self._mask.copy()}
@@ -82,18 +82,18 @@ class MiniWoBEnv(ElementEnv):
         from miniwob.action import ActionTypes
 
         index = self._check(action)
-        reward, terminated, info = INVALID_PENALTY, False, {}
+        reward, terminated, inner_truncated, info = INVALID_PENALTY, False, False, {}
         if index is not None:
             kind, ref, field = self.decode(index)
             source = self._raw["dom_elements"][ref]["source"]
             act = (self.inner.unwrapped.create_action(ActionTypes.CLICK_ELEMENT, ref=source) if kind == "click" else
                    self.inner.unwrapped.create_action(ActionTypes.FOCUS_ELEMENT_AND_TYPE_FIELD, ref=source, field=field))
-            raw, _, terminated, _, info = self.inner.step(act)
+            raw, _, terminated, inner_truncated, info = self.inner.step(act)
             reward = float(info["raw_reward"]) if terminated else 0.0
             if raw:  # MiniWoB++ returns no observation once the episode is over
                 self._take(raw)
         self.steps += 1
-        truncated = not terminated and self.steps >= self.max_steps
+        truncated = not terminated and (self.steps >= self.max_steps or inner_truncated)
         if truncated:
             reward -= 1.0
         out = {"action_mask": self._mask.copy()}
@@ -102,8 +102,11 @@ class MiniWoBEnv(ElementEnv):
         return self._observation(), reward, terminated, truncated, out
 
     def _take(self, raw: dict[str, Any]) -> None:
-        self._raw = {"utterance": raw["utterance"], "fields": list(raw["fields"]),
-                     "dom_elements": convert(list(raw["dom_elements"]))}
+        elements = convert(list(raw["dom_elements"]))
+        if len(elements) > self.max_elements:
+            raise ValueError(f"MiniWoB++'s {self.task_name} page has {len(elements)} elements; raise max_elements "
+                             f"(now {self.max_elements})")
+        self._raw = {"utterance": raw["utterance"], "fields": list(raw["fields"]), "dom_elements": elements}
         self._mask = self._legal_actions()
         self._screenshot = np.asarray(raw["screenshot"], np.uint8)
 

@@ -4,7 +4,7 @@ through the same encoder). Baseline `oracle` of the web domain, and the env's wa
 The task is recognised by its field keys; each solver returns the next step:
 - forms: type each field into the input whose attributes name the field's key (a lone field into every input)
   unless it holds the value; set each checkbox to whether its label is an instruction value; click the button
-  named by an instruction value, else the page's other button;
+  named by an instruction value, else the page's first button (its submit);
 - search-engine: type the query, search, open the results page holding the rank, click the result;
 - social-media: click the named button inside the post whose username is the user's;
 - email-inbox: open the sender's email (back out of another), click the action, type the text, send;
@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from appliedrl.envs.web.env import FIELD_TOKENS, FLAGS, TAGS, WebNavEnv, number, tokens
+from appliedrl.envs.web.env import FIELD_TOKENS, FLAGS, TAGS, ElementEnv, number, tokens
+from appliedrl.envs.web.tasks import RESULTS_PER_PAGE
 
 BUTTON, INPUT, LINK = 1 + TAGS.index("button"), 1 + TAGS.index("input"), 1 + TAGS.index("a")
 CHECKED, CLICKABLE, TYPABLE = (FLAGS.index(flag) for flag in ("checked", "clickable", "typable"))
@@ -99,10 +100,10 @@ def _search(page: _Page) -> int:
     current = page.with_class("current")
     if not current:
         return page.button("search")
-    wanted = math.ceil(rank / 3)
+    wanted = math.ceil(rank / RESULTS_PER_PAGE)
     if page.numbers(current[0]) != [wanted]:
         return next(r for r in page.with_class("page") if page.numbers(r) == [wanted])
-    return page.with_class("result", "title")[(rank - 1) % 3]
+    return page.with_class("result", "title")[(rank - 1) % RESULTS_PER_PAGE]
 
 
 def _social(page: _Page) -> int:
@@ -160,7 +161,7 @@ SOLVERS = ((("query",), _search), (("user",), _social), (("by",), _email), (("cr
 
 
 class OraclePolicy:
-    def __init__(self, env: WebNavEnv) -> None:
+    def __init__(self, env: ElementEnv) -> None:
         self.max_elements, self.max_fields = env.max_elements, env.max_fields
 
     def predict(self, obs: dict[str, Any], mask: Any = None, deterministic: bool = True) -> np.ndarray:

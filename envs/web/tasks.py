@@ -4,8 +4,8 @@ first page, the instruction (an utterance and its key/value fields) and a `site`
 A site works like a server-rendered web app: clicking a link or button, or typing into an input that offers
 suggestions, may answer with a new page (rendered from the site's state and the form's values) or with the
 task's verdict. The pages carry no scripts, so the in-process DOM and a real browser show the same thing.
-Elements are named to the site by their `data-key` attribute, else their id (keys of list items do not leak
-their position into the observation, which encodes ids and classes).
+Elements are named to the site by their `data-key` attribute, else their id; list items whose position is the
+answer (search results, posts, emails, flights) are keyed by `data-key`, which the observation does not encode.
 
 Instruction values (words, names, airports) come from lists split into a training and a held-out half
 (`split="train"` or `"test"`), so a policy can be evaluated on values it never saw.
