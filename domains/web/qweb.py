@@ -7,7 +7,9 @@ LSTM runs along the element sequence (document order). Deep Q-values: type(e, f)
 products, click(e) from the element, plus a click-or-type term per element. Shallow Q-values come from
 word-overlap features (Jaccard of field values and element text, of field keys and element attributes, and
 whether the element already holds the value), so rare words such as a held-out name still match; learned
-sigmoid gates mix the two. Named in the DQN recipe through the backbone's network hook.
+sigmoid gates mix the two. In the deep path, a word of an instruction value is replaced by its field's slot,
+wherever it appears (numbers excepted), and words never trained on embed as 0: held-out values then look like
+training ones. Named in the DQN recipe through the backbone's network hook.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from appliedrl.envs.web.env import FLAGS, TAGS, VOCAB
+from appliedrl.envs.web.env import FLAGS, NUMBERS, TAGS, VOCAB
 
 SHALLOW_FEATURES = 3  # value–text Jaccard, key–attribute Jaccard, the element holds the value
 
@@ -48,6 +50,15 @@ def _jaccard(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return shared / union.clamp(min=1.0)
 
 
+def _anonymise(ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Each word of ids [B, N, T] that is a word of field f's value (values [B, F, U]) becomes the slot id
+    VOCAB + f; numbers stay (they are no held-out values). The deep path then sees which field a word fills, not
+    the word, so held-out names and words look like training ones."""
+    word = values > NUMBERS  # hashed words, not numbers or padding
+    hit = ((ids[:, :, :, None, None] == values[:, None, None]) & word[:, None, None]).any(-1)  # [B, N, T, F]
+    return torch.where(hit.any(-1), VOCAB + hit.float().argmax(-1).long(), ids)
+
+
 class QWeb(nn.Module):
     def __init__(self, observation_space: spaces.Dict, out_dim: int, env: Any = None, embedding: int = 32,
                  hidden: int = 64) -> None:
@@ -57,7 +68,9 @@ class QWeb(nn.Module):
         if out_dim != self.elements * (1 + self.fields):
             raise ValueError(f"QWeb outputs the composite actions of appliedrl/WebNav-v0 "
                              f"({self.elements} × (1 + {self.fields})), not {out_dim}")
-        self.words = nn.Embedding(VOCAB, embedding, padding_idx=0)
+        # words, then one slot per field (see _anonymise); words never trained on (held-out ones) stay 0
+        self.words = nn.Embedding(VOCAB + self.fields, embedding, padding_idx=0)
+        nn.init.zeros_(self.words.weight[:VOCAB])
         self.tags = nn.Embedding(len(TAGS) + 2, embedding, padding_idx=0)
         self.field_encoder = nn.Sequential(nn.Linear(2 * embedding, hidden), nn.Tanh())
         self.element_encoder = nn.Sequential(nn.Linear(3 * embedding + len(FLAGS), hidden), nn.Tanh())
@@ -76,8 +89,9 @@ class QWeb(nn.Module):
         ids = {key: obs[key].long() for key in ("field_keys", "field_values")}
         ids |= {key: obs[key][:, :present].long() for key in ("element_text", "element_attributes", "element_tag")}
         field_mask, flags = obs["field_mask"] > 0.5, obs["element_flags"][:, :present].float()
-        keys, values, text, attributes = _mean_embeddings(self.words, ids["field_keys"], ids["field_values"],
-                                                          ids["element_text"], ids["element_attributes"])
+        keys, values, text, attributes = _mean_embeddings(
+            self.words, ids["field_keys"], _anonymise(ids["field_values"], ids["field_values"]),
+            _anonymise(ids["element_text"], ids["field_values"]), ids["element_attributes"])
         fields = self.field_encoder(torch.cat([keys, values], -1))
         elements = self.element_encoder(torch.cat([text, attributes,
                                                    self.tags(ids["element_tag"]), flags], -1))
