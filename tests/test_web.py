@@ -467,3 +467,30 @@ def test_miniwob_without_its_package_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "miniwob", None)  # import miniwob now fails
     with pytest.raises(RuntimeError, match="needs MiniWoB.*pip install miniwob selenium"):
         gym.make("appliedrl/MiniWoB-v0")
+
+
+def test_qweb_does_not_see_which_words_the_instruction_values_are():
+    """Renaming a value word wherever it appears leaves every Q-value unchanged, even with every word's embedding
+    trained (random here): held-out names and words look like training ones."""
+    import torch
+
+    from appliedrl.domains.web.qweb import QWeb
+    from appliedrl.envs.web.env import VOCAB
+
+    env = gym.make(ENV_ID, task="login-user")
+    obs, _ = env.reset(seed=0)
+    env.step(env.unwrapped.max_elements + env.unwrapped.page.by_id["username"] * env.unwrapped.max_fields)
+    obs = env.unwrapped._observation()  # the username now fills its input: the name is on the page too
+    torch.manual_seed(0)
+    network = QWeb(env.observation_space, env.action_space.n)
+    torch.nn.init.normal_(network.words.weight)
+    batch = {key: torch.as_tensor(np.asarray(value))[None].float() for key, value in obs.items()}
+    name = int(batch["field_values"][0, 0, 0])
+    assert (batch["element_text"] == name).any()
+    renamed = {key: value.clone() for key, value in batch.items()}
+    for key in ("field_values", "element_text"):
+        renamed[key][renamed[key] == name] = VOCAB - 7  # another word, never seen on this page
+    with torch.no_grad():
+        assert torch.allclose(network(batch), network(renamed), atol=1e-6)
+        renamed["field_values"][0, 0, 0] = VOCAB - 9  # the instruction changes, the page does not: it must notice
+        assert not torch.allclose(network(batch), network(renamed), atol=1e-6)

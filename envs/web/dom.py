@@ -99,7 +99,8 @@ class DomPage(Page):
         ref_of = {node: ref for ref, node in enumerate(nodes)}
         self._index([{"tag": node.tag, "type": node.get("type", "text"), "id": node.get("id", ""),
                       "class": node.get("class", ""), "for": node.get("for", ""), "key": node.get("data-key", ""),
-                      "text": "".join(node.xpath("text()")), "parent": ref_of.get(node.getparent(), -1),
+                      "text": (node.text or "") + "".join(child.tail or "" for child in node),  # its text nodes
+                      "parent": ref_of.get(node.getparent(), -1),
                       "value": node.get("value", ""), "checked": node.get("checked") is not None} for node in nodes])
 
     def click(self, ref: int) -> None:

@@ -56,12 +56,14 @@ def _word_ids(text: str) -> tuple[int, ...]:
     return tuple(_word_id(word) for word in re.findall(r"[a-z0-9]+", text.lower()))
 
 
+@functools.lru_cache(maxsize=65536)
 def tokens(text: str, size: int) -> np.ndarray:
     """Lower-cased words as ids, cut or padded with 0 to `size`: whole numbers below NUMBERS by value (so order
-    can be read), other words hashed (crc32, the same in every process)."""
+    can be read), other words hashed (crc32, the same in every process). Cached, so read-only."""
     ids = _word_ids(text)
     out = np.zeros(size, np.int64)
     out[:min(size, len(ids))] = ids[:size]
+    out.flags.writeable = False
     return out
 
 
@@ -69,7 +71,7 @@ def encode(utterance: str, fields: list[tuple[str, str]], elements: list[dict[st
            max_fields: int) -> dict[str, np.ndarray]:
     """MiniWoB++'s observation schema as the env's Dict observation (the same encoder serves MiniWoB++ itself)."""
     e, f = min(len(elements), max_elements), min(len(fields), max_fields)
-    obs = {"utterance": tokens(utterance, UTTERANCE_TOKENS),
+    obs = {"utterance": tokens(utterance, UTTERANCE_TOKENS).copy(),
            "field_keys": np.zeros((max_fields, FIELD_TOKENS), np.int64),
            "field_values": np.zeros((max_fields, FIELD_TOKENS), np.int64),
            "field_mask": np.arange(max_fields) < f,
