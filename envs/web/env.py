@@ -97,7 +97,7 @@ def encode(utterance: str, fields: list[tuple[str, str]], elements: list[dict[st
 class ElementEnv(gym.Env):
     """What `WebNavEnv` and the MiniWoB++ adapter share: MiniWoB++'s observation encoded by `encode`, the
     composite click/type action with its masks, and the invalid-action rule. Subclasses provide
-    `raw_observation()` and keep `self._mask` current with `_legal_actions()` whenever the page changes."""
+    `raw_observation()` and keep `self._mask` current with `_legal_actions()` whenever a new page loads."""
 
     def _spaces(self, max_elements: int, max_fields: int, invalid_action: str) -> None:
         if invalid_action not in INVALID_ACTIONS:
@@ -267,10 +267,10 @@ class WebNavEnv(ElementEnv):
         else:
             self.page.type(ref, self.task.fields[field][1])
             response = self.task.site.on_type(key, self.page.form())
-        if response.page is not None:
+        if response.page is not None:  # the mask depends only on the page's elements, so only a new page changes it
             self.page.load(response.page)
             self._check_size()
-        self._mask = self._legal_actions()
+            self._mask = self._legal_actions()
         self.success = bool(response.verdict)
         return response.verdict
 
