@@ -1,0 +1,1 @@
+"""Sanma (three-player riichi mahjong): the rules engine and its PettingZoo / Gymnasium environments."""
