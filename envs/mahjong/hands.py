@@ -165,3 +165,106 @@ def _special_waits(counts: Sequence[int]) -> list[int]:
         elif len(missing) == 1 and max(orphans) == 2:
             result.extend(missing)
     return result
+
+
+# -- shanten ------------------------------------------------------------------------------------------------------
+# The `mahjong` package's three-player shanten searches the whole hand (about 300 us on a structured hand), and the
+# bots ask for it thousands of times per game. This one reads each suit into blocks once (cached per suit) and
+# combines the suits' readings with the package's formula, including its two rules for four-tile kinds (a hand
+# whose only loose tiles are kinds held four times cannot wait on them; honour quads). Tests check it equals the
+# package's on random and structured hands.
+
+NO_LOOSE, LOOSE_FOURS, LOOSE_OTHER = 0, 1, 2  # a reading's loose tiles: none, only of kinds held four times, others
+
+
+def _best_readings(found: set[tuple[int, int, int, int]]) -> frozenset[tuple[int, int, int, int]]:
+    """Drop each reading another beats: as many sets and partial sets, with the same head and loose tiles."""
+    return frozenset(b for b in found if not any(
+        o != b and o[2:] == b[2:] and o[0] >= b[0] and o[1] >= b[1] for o in found))
+
+
+@functools.lru_cache(maxsize=None)
+def _suit_readings(work: tuple[int, ...], fours: tuple[bool, ...] | None = None, head_free: bool = True,
+                   paired_first: bool = False) -> frozenset[tuple[int, int, int, int]]:
+    """The (sets, partial sets, head, loose) readings of a suit's counts (`fours`: which kinds the hand holds four
+    times) that no other reading beats. The leftmost tile starts a set, a partial set or a pair, or stays loose;
+    one pair per kind (a second pair of a kind held four times waits on nothing)."""
+    if fours is None:
+        fours = tuple(count == 4 for count in work)
+    if not work:
+        return frozenset({(0, 0, 0, NO_LOOSE)})
+    if not work[0]:
+        return _suit_readings(work[1:], fours[1:], head_free, False)
+    found: set[tuple[int, int, int, int]] = set()
+
+    def extend(taken: tuple[int, ...], sets: int, partial: int, head: int, pair: bool) -> None:
+        rest = tuple(count - (taken[d] if d < len(taken) else 0) for d, count in enumerate(work))
+        for s, p, h, loose in _suit_readings(rest, fours, head_free and not head, pair):
+            found.add((sets + s, min(partial + p, 4), head + h, loose))
+
+    if work[0] >= 3:
+        extend((3,), 1, 0, 0, False)
+    if work[0] >= 2 and not paired_first:
+        extend((2,), 0, 1, 0, True)
+        if head_free:
+            extend((2,), 0, 0, 1, True)
+    if len(work) >= 3 and work[1] and work[2]:
+        extend((1, 1, 1), 1, 0, 0, paired_first)
+    if len(work) >= 2 and work[1]:
+        extend((1, 1), 0, 1, 0, paired_first)
+    if len(work) >= 3 and work[2]:
+        extend((1, 0, 1), 0, 1, 0, paired_first)
+    loose_kind = LOOSE_FOURS if fours[0] else LOOSE_OTHER
+    for s, p, h, loose in _suit_readings((work[0] - 1,) + work[1:], fours, head_free, paired_first):
+        found.add((s, p, h, max(loose, loose_kind)))
+    return _best_readings(found)
+
+
+LONE_READINGS = {  # a kind without sequences held 0-4 times
+    0: frozenset({(0, 0, 0, NO_LOOSE)}),
+    1: frozenset({(0, 0, 0, LOOSE_OTHER)}),
+    2: frozenset({(0, 1, 0, NO_LOOSE), (0, 0, 1, NO_LOOSE)}),
+    3: frozenset({(1, 0, 0, NO_LOOSE), (0, 1, 0, LOOSE_OTHER), (0, 0, 1, LOOSE_OTHER)}),
+    4: frozenset({(1, 0, 0, LOOSE_FOURS), (0, 1, 0, LOOSE_FOURS), (0, 0, 1, LOOSE_FOURS)}),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _combine(a: frozenset, b: frozenset) -> frozenset:
+    return _best_readings({(x[0] + y[0], min(x[1] + y[1], 4), x[2] + y[2], max(x[3], y[3]))
+                           for x in a for y in b if x[2] + y[2] <= 1})
+
+
+@functools.lru_cache(maxsize=None)
+def _lone_readings(counts: tuple[int, ...]) -> frozenset:
+    readings = frozenset({(0, 0, 0, NO_LOOSE)})
+    for count in counts:
+        if count:
+            readings = _combine(readings, LONE_READINGS[count])
+    return readings
+
+
+@functools.lru_cache(maxsize=None)
+def _regular_shanten(readings: frozenset, called: int) -> int:
+    return min(8 - 2 * (sets + called) - min(partial, 4 - sets - called) - head + (not head and loose == LOOSE_FOURS)
+               for sets, partial, head, loose in readings)
+
+
+@functools.lru_cache(maxsize=1_000_000)
+def shanten(counts: tuple[int, ...]) -> int:
+    """The shanten of concealed 34-format counts (a tuple of 3n + 1 or 3n + 2 tiles; called sets make up the rest)
+    under sanma rules: the least over n sets and a pair, seven pairs and thirteen orphans (-1: complete)."""
+    total = sum(counts)
+    lone = tuple(counts[k] for k in LONE_KINDS)
+    readings = _combine(_combine(_lone_readings(lone), _suit_readings(counts[9:18])), _suit_readings(counts[18:27]))
+    best = _regular_shanten(readings, 4 - total // 3)
+    honour_quads = lone.count(4)
+    honour_quads -= honour_quads > 0 and total % 3 == 2
+    if best != -1:
+        best = max(best, honour_quads)
+    if total >= 13:
+        pairs = counts.count(2) + counts.count(3) + counts.count(4)
+        best = min(best, 6 - pairs + max(0, 7 - (34 - counts.count(0))))
+        orphans = [counts[k] for k in TERMINALS_AND_HONORS]
+        best = min(best, 13 - (13 - orphans.count(0)) - (1 if max(orphans) >= 2 else 0))
+    return best

@@ -1,0 +1,78 @@
+"""The sanma bots: legal play, shanten-greedy discards, folding against riichi; the fast shanten."""
+
+import random
+
+import numpy as np
+from mahjong.shanten import Shanten
+
+from appliedrl.domains.mahjong.bots import Defensive, Greedy
+from appliedrl.envs.mahjong import actions as A
+from appliedrl.envs.mahjong import sanma_v0
+from appliedrl.envs.mahjong.encoding import encode
+from appliedrl.envs.mahjong.engine import Game, compose_wall
+from appliedrl.envs.mahjong.hands import shanten
+from appliedrl.envs.mahjong.tiles import KINDS, TILES, parse_tiles
+
+
+def test_shanten_equals_the_mahjong_package():
+    rng = random.Random(0)
+    for _ in range(4000):
+        size = rng.choice([1, 2, 4, 5, 7, 8, 10, 11, 13, 14])
+        kinds = rng.sample(KINDS, rng.choice([3, 5, 7, 27]))  # few kinds: pairs, quads and long suits
+        pool = [t for t in TILES if t // 4 in kinds]
+        if len(pool) < size:
+            continue
+        counts = [0] * 34
+        for tile in rng.sample(pool, size):
+            counts[tile // 4] += 1
+        assert shanten(tuple(counts)) == Shanten.calculate_shanten(counts, is_three_player=True), counts
+
+
+def _observation(game: Game, seat: int) -> tuple[np.ndarray, np.ndarray]:
+    mask = np.zeros(A.N_ACTIONS, bool)
+    mask[game.legal_actions()] = True
+    return encode(game, seat), mask
+
+
+def test_greedy_discards_toward_tenpai_and_defensive_folds_against_riichi():
+    # the dealer declares riichi with a 5p; seat 1's hand is far from tenpai and holds a 5p of its own
+    hands = parse_tiles("123456789p1155s" + "2458p1357s9s1mWPE" + "5p" + "C")
+    game = Game()
+    game.reset(walls=[compose_wall([hands[:13], hands[13:26], []], draws=hands[26:28])])
+    game.step(A.RIICHI)
+    game.step(A.discard_of(game.drawn))  # the 5p
+    assert game.seats[0].riichi and game.to_act == 1
+    obs, mask = _observation(game, 1)
+    five = A.discard_of(parse_tiles("5p")[0])
+    assert Defensive().predict(obs, mask) == five  # the riichi player's own discard: safe
+    greedy = A.describe(int(Greedy().predict(obs, mask)))
+    assert greedy in ("discard 1m", "discard 9s", "discard W", "discard P", "discard E", "discard C")  # a loose tile
+
+    # a hand one tile from tenpai keeps its shape: the lone honour goes
+    game = Game()
+    tiles = parse_tiles("123456789p11s5sE" + "5s")
+    game.reset(walls=[compose_wall([tiles[:13], [], []], draws=tiles[13:])])
+    obs, mask = _observation(game, 0)
+    assert Greedy().predict(obs, mask) in (A.RIICHI, A.discard_of(parse_tiles("E")[0]))
+
+
+def test_bots_play_whole_games_legally_and_beat_random_play():
+    game = sanma_v0.raw_env(length="east")
+    ranks = []
+    for seed in range(2):
+        players = [Greedy(seed), Defensive(seed), None]
+        rng = np.random.default_rng(seed)
+        game.reset(seed=seed)
+        for agent in game.agent_iter():
+            obs, _, terminated, truncated, _ = game.last()
+            if terminated or truncated:
+                game.step(None)
+                continue
+            player = players[int(agent[-1])]
+            legal = np.flatnonzero(obs["action_mask"])
+            action = int(player.predict(obs["observation"], obs["action_mask"])) if player else int(rng.choice(legal))
+            assert action in legal
+            game.step(action)
+        ranks.append(game.game.ranking().index(2) + 1)
+        assert any(e["type"] == "hora" for e in game.game.events)
+    assert np.mean(ranks) >= 2.5  # random play seldom wins a hand
