@@ -139,7 +139,7 @@ class Game:
         self.deposits = 0  # riichi sticks on the table
         self.over = False
         self.events: list[dict[str, Any]] = [{"type": "start_game", "names": [f"player_{i}" for i in range(SEATS)],
-                                               "seed": seed}]
+                                               "seed": seed, "length": self.length}]
         self.rounds_played = 0
         self._start_round()
 
@@ -199,8 +199,7 @@ class Game:
                             "kyoku": self.round_index % SEATS + 1, "honba": self.honba, "kyotaku": self.deposits,
                             "oya": self.dealer, "scores": list(self.scores),
                             "dora_marker": tile_name(self.dora_indicators[0]),
-                            "tehais": [[tile_name(t) for t in seat.hand] for seat in self.seats],
-                            "wall": [tile_name(t) for t in self.wall]})
+                            "tehais": [[tile_name(t) for t in seat.hand] for seat in self.seats]})
         self._draw(self.dealer)
 
     def _draw(self, seat: int, replacement: bool = False) -> None:
