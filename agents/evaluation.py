@@ -22,6 +22,39 @@ class Policy(Protocol):
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> np.ndarray: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """A statistic with its 95% confidence interval."""
+
+    value: float
+    low: float
+    high: float
+
+
+def wilson_interval(successes: int, trials: int, level: float = 0.95) -> Estimate:
+    """The rate successes / trials with its Wilson score interval."""
+    from scipy import stats
+
+    interval = stats.binomtest(successes, trials).proportion_ci(level, method="wilson")
+    return Estimate(successes / trials, float(interval.low), float(interval.high))
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> Estimate:
+    """The mean of `values` with its Student-t interval."""
+    from scipy import stats
+
+    mean = float(np.mean(values))
+    half = float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values)))
+    return Estimate(mean, mean - half, mean + half)
+
+
+def metric_interval(values: np.ndarray, level: float = 0.95) -> Estimate:
+    """A domain metric's mean with its interval: Wilson's for a rate (values all 0 or 1), Student-t's otherwise."""
+    if np.isin(values, (0.0, 1.0)).all():
+        return wilson_interval(int(values.sum()), len(values), level)
+    return t_interval(values, level)
+
+
 @dataclasses.dataclass
 class EvalResult:
     returns: np.ndarray
@@ -55,6 +88,10 @@ class EvalResult:
                **{key: float(value) for key, value in self.metrics.items()}}
         if with_ci:
             out["ci95_low"], out["ci95_high"] = self.confidence_interval()
+            for key, values in self.metric_values.items():
+                if len(values) > 1:
+                    estimate = metric_interval(values)
+                    out[f"{key}_ci95_low"], out[f"{key}_ci95_high"] = estimate.low, estimate.high
         return out
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import math
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -23,7 +22,7 @@ from gymnasium.utils import EzPickle
 from pettingzoo import AECEnv
 
 from appliedrl.agents.base import Agent
-from appliedrl.agents.evaluation import Policy, evaluate
+from appliedrl.agents.evaluation import Estimate, Policy, evaluate, t_interval, wilson_interval
 
 SELF = "self"  # an opponent slot played by a frozen snapshot of the learner
 
@@ -47,8 +46,10 @@ class SingleSeatEnv(gym.Env, EzPickle):
     `add_snapshot`, or uniformly random legal moves until the first one arrives. Opponents sample their moves
     (`deterministic=False`). The reward of a step is the learner's reward since its previous move (AEC
     `_cumulative_rewards` semantics); the last step's info holds `episode_metrics`: win, draw, loss (the learner's
-    episode return strictly above, tied with, below the best other seat) and, for 3+ seats, its rank (1 = best;
-    ties share the better rank). Pickling keeps only the constructor arguments (as Gymnasium's EzPickle envs do).
+    episode return strictly above, tied with, below the best other seat), for 3+ seats its rank (1 = best; ties
+    share the better rank) and rank_1, rank_2... indicators, and the game's own per-seat metrics (its final
+    info's "episode_metrics" for the learner's seat, such as a card game's points). Pickling keeps only the
+    constructor arguments (as Gymnasium's EzPickle envs do).
     """
 
     def __init__(self, game: Callable[..., AECEnv], opponents: Sequence[Policy | str], pool_size: int = 5,
@@ -169,7 +170,11 @@ class SingleSeatEnv(gym.Env, EzPickle):
         best_other = max(r for seat, r in self.returns.items() if seat != self.learner)
         outcome = {"win": float(mine > best_other), "draw": float(mine == best_other), "loss": float(mine < best_other)}
         if len(self.seats) > 2:
-            outcome["rank"] = float(1 + sum(r > mine for r in self.returns.values()))
+            rank = 1 + sum(r > mine for r in self.returns.values())
+            outcome["rank"] = float(rank)
+            outcome.update({f"rank_{k}": float(rank == k) for k in range(1, len(self.seats) + 1)})
+        game_metrics = self.state.infos.get(self.learner, {}).get("episode_metrics", {})
+        outcome.update({key: float(value) for key, value in game_metrics.items()})
         return outcome
 
 
@@ -201,15 +206,6 @@ class SelfPlay:
 
 
 @dataclasses.dataclass(frozen=True)
-class Estimate:
-    """A statistic with its 95% confidence interval."""
-
-    value: float
-    low: float
-    high: float
-
-
-@dataclasses.dataclass(frozen=True)
 class MatchResult:
     """Seat-rotated match statistics of one policy: rates of win/draw/loss (and rank_1.. for 3+ seats) with
     Wilson score intervals, the average rank with a Student-t interval (3+ seats), over `episodes` games."""
@@ -227,21 +223,9 @@ class MatchResult:
         return out
 
 
-def wilson_interval(successes: int, trials: int, level: float = 0.95) -> Estimate:
-    """The rate successes / trials with its Wilson score interval."""
-    from scipy import stats
-
-    interval = stats.binomtest(successes, trials).proportion_ci(level, method="wilson")
-    return Estimate(successes / trials, float(interval.low), float(interval.high))
-
-
-def t_interval(values: np.ndarray, level: float = 0.95) -> Estimate:
-    """The mean of `values` with its Student-t interval."""
-    from scipy import stats
-
-    mean = float(np.mean(values))
-    half = float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values)))
-    return Estimate(mean, mean - half, mean + half)
+def deal_parallelism(deals: int, max_parallel: int = 32) -> int:
+    """The most parallel envs (at most max_parallel) that each play a whole number of the deals."""
+    return max(d for d in range(1, min(deals, max_parallel) + 1) if deals % d == 0)
 
 
 def evaluate_matches(policy: Policy, opponents: Sequence[Policy | str], game: str, deals: int = 500,
@@ -258,7 +242,7 @@ def evaluate_matches(policy: Policy, opponents: Sequence[Policy | str], game: st
     probe = gym.make(game, **env_kwargs)
     seats = len(probe.unwrapped.seats)
     probe.close()
-    parallel = max(d for d in range(1, min(deals, max_parallel) + 1) if deals % d == 0)  # whole deals per env
+    parallel = deal_parallelism(deals, max_parallel)
     result = evaluate(policy, game, deals * seats, seed, env_kwargs, deterministic, parallel)
     outcomes = result.metric_values
     episodes = len(result.returns)

@@ -109,8 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     compare.set_defaults(func=cmd_compare)
 
-    chat = commands.add_parser("chat", help="talk to a policy in the terminal, playing the other side (e.g. "
-                                            "`appliedrl chat restaurant`: you are the user, it is the system)")
+    chat = commands.add_parser("chat", aliases=["play"],
+                               help="talk to or play against a policy in the terminal, taking the other side (e.g. "
+                                    "`appliedrl chat restaurant`: you are the user, it is the system; "
+                                    "`appliedrl play sanma`: you take a seat, it plays the others)")
     chat.add_argument("name", help="a chat a domain offers (see `appliedrl list`)")
     chat.add_argument("--policy", help="baseline:NAME or a run folder (default: the chat's, e.g. the handcrafted "
                                        "policy)")
@@ -265,13 +267,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"(95% CI {report['ci95_low']:.2f} … {report['ci95_high']:.2f}) over {report['episodes']} episodes")
     print(f"  policy: {evaluation.source}")
     for key, value in evaluation.result.metrics.items():
-        print(f"  {key}: {value:.4g}")
+        interval = (f" (95% CI {_number(report[f'{key}_ci95_low'])} … {_number(report[f'{key}_ci95_high'])})"
+                    if f"{key}_ci95_low" in report else "")
+        print(f"  {key}: {_number(value)}{interval}")
     for agent, value in report.get("agent_mean_returns", {}).items():
         print(f"  {agent}: {value:.3f}")
     metric = domain_of(evaluation.env_id).metric_of(evaluation.env_id)
     if metric.description:
         print(f"  ({metric.name}: {metric.description})")
     return 0
+
+
+def _number(value: float) -> str:
+    """Four significant digits, without an exponent for large numbers (scores, costs)."""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from appliedrl.agents.checkpoint import CHECKPOINT_FILE, atomic_write_text, chec
 from appliedrl.agents.config import ConfigError, config_to_dict, load_yaml, make_config
 from appliedrl.agents.evaluation import EvalResult, evaluate as evaluate_policy, evaluate_multiagent
 from appliedrl.agents.trainer import Callback, RunExistsError, train
-from appliedrl.agents.turn_based import SELF, SelfPlay
+from appliedrl.agents.turn_based import SELF, SelfPlay, deal_parallelism
 from appliedrl.agents.vec_env import UnknownEnvError, check_env_id
 from appliedrl.domains.recipes import recipe_for, recipe_layers
 from appliedrl.domains.registry import Baseline, baselines_for, domain_of, spec_of
@@ -212,9 +212,8 @@ def evaluate(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] 
         result = evaluate_multiagent(loaded, envs, episodes, seed, deterministic)
         return Evaluation(policy, env_id, env_kwargs, result, path, list(envs.agents))
     _check_env(env_id)
-    result = _constructing(lambda: evaluate_policy(loaded, env_id, episodes, seed, env_kwargs, deterministic), env_id,
-                           env_kwargs)
-    return Evaluation(policy, env_id, env_kwargs, result, path)
+    return Evaluation(policy, env_id, env_kwargs, _evaluate_single(loaded, spec, env_kwargs, episodes, seed,
+                                                                   deterministic), path)
 
 
 def load_policy(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None, seed: int = 0,
@@ -256,9 +255,25 @@ def _evaluate_baseline(policy: str, env_id: str, env_kwargs: dict[str, Any], epi
         result = evaluate_multiagent(heuristic, envs, episodes, seed, deterministic)
         return Evaluation(policy, env_id, env_kwargs, result, baseline.summary(), list(envs.agents))
     heuristic, source = load_policy(policy, env_id, env_kwargs, seed)
-    result = _constructing(lambda: evaluate_policy(heuristic, env_id, episodes, seed, env_kwargs, deterministic),
-                           env_id, env_kwargs)
-    return Evaluation(policy, env_id, env_kwargs, result, source)
+    return Evaluation(policy, env_id, env_kwargs, _evaluate_single(heuristic, spec, env_kwargs, episodes, seed,
+                                                                   deterministic), source)
+
+
+def _evaluate_single(policy: Any, spec: EnvSpec, env_kwargs: dict[str, Any], episodes: int, seed: int,
+                     deterministic: bool) -> EvalResult:
+    """Evaluate on a Gymnasium env, or on a turn-based game's single-seat view in whole deals: the episodes are
+    rounded up to a multiple of the seats, so every deal is played once from each seat (duplicate format)."""
+    import gymnasium as gym
+
+    parallel = 32
+    if spec.kind == "aec":
+        probe = _constructing(lambda: gym.make(spec.id, **env_kwargs), spec.id, env_kwargs)
+        seats = len(probe.unwrapped.seats)
+        probe.close()
+        deals = -(-episodes // seats)
+        episodes, parallel = deals * seats, deal_parallelism(deals)
+    return _constructing(lambda: evaluate_policy(policy, spec.id, episodes, seed, env_kwargs, deterministic,
+                                                 parallel), spec.id, env_kwargs)
 
 
 def _baseline(name: str, env_id: str) -> Baseline:

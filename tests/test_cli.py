@@ -125,7 +125,14 @@ def test_chat_lets_a_person_play_the_user(capsys, monkeypatch):
     code, _, err = run_cli(["chat", "restaurant", "--policy", "baseline:smart"], capsys)
     assert code == 2 and "no baseline 'smart'" in err
     code, _, err = run_cli(["chat", "restuarant"], capsys)
-    assert code == 2 and err.strip() == "appliedrl: error: unknown chat 'restuarant'; valid choices: restaurant"
+    assert code == 2 and err.strip() == "appliedrl: error: unknown chat 'restuarant'; valid choices: restaurant, sanma"
+
+
+def test_play_sanma_seats_a_person_against_bots(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("ron\nquit\n"))
+    code, out, _ = run_cli(["play", "sanma", "--env-kw", "length=round"], capsys)
+    assert code == 0 and "-- round E1, honba 0" in out and "hand " in out
+    assert "not a choice: 'ron'; choices: discard" in out and out.rstrip().endswith("you left the table")
 
 
 def test_list(capsys):

@@ -76,3 +76,28 @@ def test_bots_play_whole_games_legally_and_beat_random_play():
         ranks.append(game.game.ranking().index(2) + 1)
         assert any(e["type"] == "hora" for e in game.game.events)
     assert np.mean(ranks) >= 2.5  # random play seldom wins a hand
+
+
+def test_terminal_play_takes_typed_choices_and_re_asks_on_bad_ones():
+    from appliedrl.domains.mahjong.play import parse_choice, play
+
+    lines, asked = [], []
+
+    def read(prompt: str) -> str:
+        asked.append(prompt)
+        if len(asked) == 1:
+            return "not a tile"
+        legal = current["legal"]
+        return "pass" if A.PASS in legal else str(legal[0])
+
+    current = {"legal": []}
+
+    def write(line: str) -> None:
+        lines.append(line)
+        if "\nchoices: " in line:  # the table, with the numbered choices on its last line
+            current["legal"] = [int(part.split("=")[0]) for part in line.split("\nchoices: ")[-1].split(", ")]
+
+    scores = play(Greedy(0), {"length": "round"}, seed=4, read=read, write=write)
+    assert sum(scores) == 105_000 and len(asked) > 3
+    assert any(line.startswith("not a choice: 'not a tile'; choices: ") for line in lines)
+    assert parse_choice("5pr", [A.discard_of(52)]) == A.discard_of(52) and parse_choice("riichi", [A.PASS]) is None

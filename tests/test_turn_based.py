@@ -353,7 +353,8 @@ def test_three_seats_get_waiting_rewards_and_ranks():
     _, reward, terminated, _, info = env.step(0)
     assert (reward, terminated) == (1.0, True)
     assert env.returns == {"s0": 2.0, "s1": 1 + 1 + 2.0, "s2": 2 + 2 + 2.0}
-    assert info["episode_metrics"] == {"win": 0.0, "draw": 0.0, "loss": 1.0, "rank": 3.0}
+    assert info["episode_metrics"] == {"win": 0.0, "draw": 0.0, "loss": 1.0, "rank": 3.0,
+                                       "rank_1": 0.0, "rank_2": 0.0, "rank_3": 1.0}
     # Seat s1 of the same deal: s0's gift before s1's first move comes with that move's reward.
     env.reset()
     assert env.learner == "s1"
@@ -361,7 +362,8 @@ def test_three_seats_get_waiting_rewards_and_ranks():
     _, reward, terminated, _, info = env.step(2)
     assert (reward, terminated) == (2.0, True)
     assert env.returns == {"s0": 2 + 2 + 2.0, "s1": 6.0, "s2": 1 + 1 + 2.0}  # s1 ties s0 for the best
-    assert info["episode_metrics"] == {"win": 0.0, "draw": 1.0, "loss": 0.0, "rank": 1.0}
+    assert info["episode_metrics"] == {"win": 0.0, "draw": 1.0, "loss": 0.0, "rank": 1.0,
+                                       "rank_1": 1.0, "rank_2": 0.0, "rank_3": 0.0}
 
 
 class Constant:

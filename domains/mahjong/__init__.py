@@ -1,7 +1,8 @@
 """Sanma (three-player riichi mahjong): heuristic bots and the pairing with the backbone's agents."""
 
 from appliedrl.domains.mahjong.bots import Defensive, Greedy
-from appliedrl.domains.registry import Baseline, Domain, Metric, Setting
+from appliedrl.domains.mahjong.play import play
+from appliedrl.domains.registry import Baseline, Chat, Domain, Metric, Setting
 
 SANMA = "appliedrl/SanmaVsBots-v0"
 
@@ -14,6 +15,8 @@ DOMAIN = Domain(
     settings=(Setting("sanma", SANMA, {"opponents": ["defensive"]}),),
     agents=("ppo",),
     metric=Metric("rank", higher_is_better=False, description="average final rank (1 best, 3 worst)"),
+    chats=(Chat("sanma", SANMA, play, "baseline:defensive",
+                "you play player_0 (the first dealer); the policy plays the other two seats"),),
 )
 
 __all__ = ["DOMAIN", "Defensive", "Greedy", "SANMA"]

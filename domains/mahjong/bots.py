@@ -67,7 +67,8 @@ def acceptance(counts: np.ndarray, unseen: np.ndarray) -> int:
 
 
 class Greedy:
-    """Shanten-greedy with acceptance tie-breaks (see the module)."""
+    """Shanten-greedy discards with acceptance tie-breaks; wins, kita and riichi whenever it can; pons only
+    valuable pairs."""
 
     defends = False
 
@@ -134,7 +135,7 @@ class Greedy:
 
 
 class Defensive(Greedy):
-    """Greedy, folding against riichi when not in tenpai (see the module)."""
+    """Greedy, but folds against riichi (the safest tile first) while its own hand is not in tenpai."""
 
     defends = True
 

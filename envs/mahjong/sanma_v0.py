@@ -4,7 +4,8 @@
 them). Observations are {"observation": the 34 x 151 encoding (see encoding.py), "action_mask": int8 mask over
 the 63 actions (see actions.py)}; only the seat to act has a non-zero mask. Rewards are each seat's score change
 in thousands of points as it happens (riichi sticks, wins, draws; `reward="score"`, the default, so an episode's
-return is (final score - start) / 1000), or rank points +1 / 0 / -1 at the game's end (`reward="rank"`).
+return is (final score - start) / 1000), or rank points +1 / 0 / -1 at the game's end (`reward="rank"`). The
+final infos hold each seat's scores, rank and `episode_metrics` (see `seat_metrics`).
 An illegal action raises an error naming the legal ones, or with `illegal_action="penalty"` costs the seat
 `ILLEGAL_PENALTY` reward and changes nothing (the same seat acts again): for checkers that step unmasked actions.
 """
@@ -30,6 +31,26 @@ REWARDS = ("score", "rank")
 ILLEGAL_ACTIONS = ("raise", "penalty")
 ILLEGAL_PENALTY = 1.0
 RANK_POINTS = (1.0, 0.0, -1.0)
+
+
+def seat_metrics(events: list[dict[str, Any]], seat: int) -> dict[str, float]:
+    """A seat's game in numbers: its final score, and the share of rounds it won, dealt into (paid a ron),
+    declared riichi in, and called a pon or an open kan in."""
+    rounds = [[]]
+    for event in events:
+        if event["type"] == "start_kyoku":
+            rounds.append([])
+        rounds[-1].append(event)
+    rounds = [r for r in rounds if r and r[0]["type"] == "start_kyoku"]
+
+    def share(happened: Any) -> float:
+        return sum(any(happened(e) for e in r) for r in rounds) / len(rounds)
+
+    return {"final_score": float(next(e for e in reversed(events) if e["type"] == "end_game")["scores"][seat]),
+            "win_rate": share(lambda e: e["type"] == "hora" and e["actor"] == seat),
+            "deal_in_rate": share(lambda e: e["type"] == "hora" and e["target"] == seat and e["actor"] != seat),
+            "riichi_rate": share(lambda e: e["type"] == "reach_accepted" and e["actor"] == seat),
+            "call_rate": share(lambda e: e["type"] in ("pon", "daiminkan") and e["actor"] == seat)}
 
 
 def env(**kwargs: Any) -> AECEnv:
@@ -118,7 +139,8 @@ class raw_env(AECEnv, EzPickle):
         if self.game.over:
             self.terminations = dict.fromkeys(self.agents, True)
             for seat, name in enumerate(self.possible_agents):
-                self.infos[name] = {"scores": list(self.game.scores), "rank": self.game.ranking().index(seat) + 1}
+                self.infos[name] = {"scores": list(self.game.scores), "rank": self.game.ranking().index(seat) + 1,
+                                    "episode_metrics": seat_metrics(self.game.events, seat)}
         else:
             self.agent_selection = self.possible_agents[self.game.to_act]
         self._accumulate_rewards()
