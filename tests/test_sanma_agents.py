@@ -1,0 +1,31 @@
+"""Meowjong's CNN on the backbone: shapes, and PPO pre-trained on a bot then trained, through the runner."""
+
+import json
+
+import torch
+
+from appliedrl.domains.mahjong import SANMA
+from appliedrl.domains.mahjong.network import MeowjongCNN
+from appliedrl.envs.mahjong import actions as A
+from appliedrl.envs.mahjong import sanma_v0
+from appliedrl.runner import RunSpec, evaluate, run
+
+
+def test_the_cnn_maps_observations_to_action_logits():
+    space = sanma_v0.raw_env().observation_space("player_0")["observation"]
+    net = MeowjongCNN(space, A.N_ACTIONS)
+    assert net(torch.zeros(5, *space.shape)).shape == (5, A.N_ACTIONS)
+
+
+def test_ppo_pre_trained_on_the_defensive_bot_trains_and_evaluates_in_whole_deals(tmp_path):
+    config = {"n_envs": 2, "vectorization": "sync", "n_steps": 16, "batch_size": 16, "n_epochs": 1, "eval_freq": 0,
+              "checkpoint_freq": 0, "tensorboard": False, "pretrain_from": "baseline:defensive",
+              "pretrain_episodes": 6, "pretrain_epochs": 2}
+    run(RunSpec(SANMA, "ppo", 0, 64, {"opponents": ["greedy"], "length": "round"}, config,
+                run_dir=tmp_path / "run", progress_bar=False))
+    record = json.loads((tmp_path / "run" / "pretrain.json").read_text())
+    assert record["episodes"] == 6 and 0 < record["agreement"] <= 1
+    evaluation = evaluate(str(tmp_path / "run"), episodes=4).to_dict()
+    assert evaluation["episodes"] == 6  # rounded up to two whole deals, each played from the three seats
+    assert evaluation["rank_1"] + evaluation["rank_2"] + evaluation["rank_3"] == 1.0
+    assert "deal_in_rate_ci95_low" in evaluation
