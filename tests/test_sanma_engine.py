@@ -215,3 +215,22 @@ def test_tile_names_round_trip():
     assert [kind_of_name(tile_name(t)) for t in TILES] == [t // 4 for t in TILES]
     with pytest.raises(ValueError, match="not a sanma tile"):
         kind_of_name("5m")
+
+
+@pytest.mark.parametrize("length,round_index,dealer_stays,top,ends", [
+    ("hanchan", 4, False, 45_000, False),   # S2: the game goes on whatever the scores
+    ("hanchan", 5, False, 39_000, False),   # S3 over, nobody at 40,000: the West round
+    ("hanchan", 5, False, 41_000, True),
+    ("hanchan", 5, True, 41_000, False),    # the dealer stays (no agari-yame)
+    ("hanchan", 6, True, 40_000, True),     # West: sudden death once someone has 40,000
+    ("hanchan", 8, False, 39_000, True),    # the extension lasts one wind
+    ("east", 2, False, 39_000, False),      # an East game extends into the South
+    ("east", 5, False, 39_000, True),
+])
+def test_when_the_game_ends(length, round_index, dealer_stays, top, ends):
+    game = Game(length=length)
+    game.reset(seed=0)
+    game.round_index, game.scores = round_index, [top, 105_000 - top - 30_000, 30_000]
+    assert game._game_ends(dealer_stays) is ends
+    game.scores = [106_000, -1_000, 0]
+    assert game._game_ends(False) and game._game_ends(True)  # a score below zero ends it

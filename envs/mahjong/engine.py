@@ -602,8 +602,8 @@ class Game:
         top = max(self.scores) >= self.rules.target_points
         if self.round_index < last:
             return False
-        if self.round_index > last:  # the West extension: sudden death
-            return top or (not dealer_stays and self.round_index == len(ROUND_NAMES) - 1)
+        if self.round_index > last:  # the extension (one more wind): sudden death
+            return top or (not dealer_stays and self.round_index == last + SEATS)
         return not dealer_stays and (top or not self.rules.west_extension)
 
     def _end_game(self) -> None:
