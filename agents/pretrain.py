@@ -2,7 +2,8 @@
 
 `collect_demonstrations` records what a policy (a heuristic baseline or a trained run) does over seeded episodes;
 `PPO.fit_demonstrations` fits the actor by (masked) cross-entropy or mean regression and the critic by Monte-Carlo
-returns; `pretrain_agent` is the trainer's hook that does both at the start of a fresh run (`pretrain_from`).
+returns; `pretrain_agent` is the trainer's hook that does both at the start of a fresh run (`pretrain_from`) and
+keeps the pre-trained policy in RUN/pretrained/ (evaluate it like RUN/best/).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from appliedrl.agents.base import Algorithm
+from appliedrl.agents.checkpoint import CHECKPOINT_FILE
 from appliedrl.agents.config import ConfigError
 from appliedrl.agents.evaluation import Policy
 from appliedrl.agents.logger import MetricsLogger
@@ -23,6 +25,7 @@ from appliedrl.agents.vec_env import VecStepper, action_mask_from_info, make_vec
 
 DEMONSTRATION_SEED_OFFSET = 2_000_000  # demonstrations never reuse training or evaluation seeds
 RECORD_FILE = "pretrain.json"
+PRETRAINED_FOLDER = "pretrained"  # RUN/pretrained/agent.pt: the policy right after pre-training
 
 
 @dataclasses.dataclass
@@ -167,6 +170,7 @@ def pretrain_agent(agent: Algorithm, demonstrator: Policy | None, run_dir: Path 
         logger.log(agent.progress, {f"pretrain/{k}": v for k, v in record.items() if k != "source"})
     if run_dir is not None:
         (run_dir / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        agent.save(run_dir / PRETRAINED_FOLDER / CHECKPOINT_FILE)  # the supervised stage, evaluable on its own
     return record
 
 

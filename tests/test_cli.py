@@ -110,6 +110,8 @@ def test_the_dialogue_recipe_pretrains_from_the_handcrafted_policy(tmp_path, cap
                             "--out", str(run), "--no-progress"], capsys)
     assert code == 0 and "pre-trained on 20 episodes of baseline:handcrafted" in out
     assert json.loads((run / "pretrain.json").read_text())["agreement"] > 0.5
+    code, out, _ = run_cli(["evaluate", str(run / "pretrained"), "--episodes", "5", "--json"], capsys)
+    assert code == 0 and json.loads(out)["source"] == str(run / "pretrained" / "agent.pt")  # the supervised stage
     code, out, _ = run_cli(["evaluate", "baseline:handcrafted", "--env", "appliedrl/RestaurantDialogue-v0",
                             "--env-kw", "semantic_error_rate=0.15", "--episodes", "30", "--json"], capsys)
     report = json.loads(out)

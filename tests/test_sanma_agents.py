@@ -25,6 +25,8 @@ def test_ppo_pre_trained_on_the_defensive_bot_trains_and_evaluates_in_whole_deal
                 run_dir=tmp_path / "run", progress_bar=False))
     record = json.loads((tmp_path / "run" / "pretrain.json").read_text())
     assert record["episodes"] == 6 and 0 < record["agreement"] <= 1
+    supervised = evaluate(str(tmp_path / "run" / "pretrained"), SANMA, {"opponents": ["defensive"]}, 3).to_dict()
+    assert supervised["episodes"] == 3 and supervised["source"].endswith("pretrained/agent.pt")
     evaluation = evaluate(str(tmp_path / "run"), episodes=4).to_dict()
     assert evaluation["episodes"] == 6  # rounded up to two whole deals, each played from the three seats
     assert evaluation["rank_1"] + evaluation["rank_2"] + evaluation["rank_3"] == 1.0
