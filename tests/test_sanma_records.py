@@ -61,3 +61,14 @@ def test_bad_records_name_their_line(tmp_path):
     (tmp_path / "wrong.jsonl").write_text("\n".join(text[:dahai] + [swapped] + text[dahai + 1:]) + "\n")
     with pytest.raises(RecordError, match=f"line {dahai + 1}: "):
         list(replay(read_record(tmp_path / "wrong.jsonl")))
+
+
+def test_decisions_from_a_record_are_what_the_players_saw(tmp_path):
+    from appliedrl.envs.mahjong.records import decisions
+
+    game, played = _play(1, True)
+    write_record(game.events, tmp_path / "game.jsonl")
+    examples = list(decisions(read_record(tmp_path / "game.jsonl")))
+    assert [(seat, action) for _, _, action, seat in examples] == [(seat, action) for seat, action, _ in played]
+    bots = [Greedy(1), Defensive(1), Greedy(2)]  # the players of _play(1, True): each choice is theirs again
+    assert all(bots[seat].predict(obs, mask) == action and mask[action] for obs, mask, action, seat in examples)

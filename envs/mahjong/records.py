@@ -5,8 +5,8 @@ A record is one JSON object per line, the events `Game.events` logs: start_game,
 ryukyoku, end_kyoku, end_game; tiles by mjai name ("5pr" is a red five). `replay` rebuilds each round's wall from
 the record (dealt hands, live and replacement draws, dora and ura indicators; tiles never seen fill the rest),
 plays the record's actions in the engine, and checks every event the engine logs against the record: replaying a
-record reproduces every state. It yields each decision as (game before the action, seat, action), which is what
-supervised pre-training learns from.
+record reproduces every state. It yields each decision as (game before the action, seat, action); `decisions`
+turns them into (observation, mask, action, seat) examples for supervised learning from recorded games.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import json
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
+
 from appliedrl.envs.mahjong import actions as A
+from appliedrl.envs.mahjong.encoding import encode
 from appliedrl.envs.mahjong.engine import Game, compose_wall
 from appliedrl.envs.mahjong.rules import Rules
 from appliedrl.envs.mahjong.tiles import KINDS, RED_FIVES, kind_of_name
@@ -185,6 +188,14 @@ def replay(events: Sequence[dict], rules: Rules = Rules()) -> Iterator[tuple[Gam
         check()
     if checked != len(events):
         raise RecordError(f"{_line(events[checked])}: the game is over but the record goes on")
+
+
+def decisions(events: Sequence[dict], rules: Rules = Rules()) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
+    """The record's decisions as training examples: (observation [34, 151], action mask [63], action, seat)."""
+    for game, seat, action in replay(events, rules):
+        mask = np.zeros(A.N_ACTIONS, np.int8)
+        mask[game.legal_actions()] = 1
+        yield encode(game, seat), mask, action, seat
 
 
 def _clean(event: dict) -> dict:
