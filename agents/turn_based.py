@@ -95,14 +95,20 @@ class SingleSeatEnv(gym.Env, EzPickle):
         seat = self.episode_index % n
         self.learner = self.seats[seat]
         self.episode_index += 1
-        self.game.reset(seed=self._deal_seed, options=options)
         # The opponents keep their order of play after the learner, whichever seat the learner takes.
         self.players = {self.seats[(seat + k) % n]: player for k, player in enumerate(self._deal_players, 1)}
+        self._start_game(options)
+        while self._learner_done():  # the game ended before the learner's first move: this seat gets a new deal
+            self._deal_seed = int(self.np_random.integers(2**31))
+            self._start_game(options)
+        obs, _, _ = self._observe()
+        return obs, {"action_mask": self._mask.copy()}
+
+    def _start_game(self, options: dict[str, Any] | None) -> None:
+        self.game.reset(seed=self._deal_seed, options=options)
         self.returns = dict.fromkeys(self.seats, 0.0)
         self._pending = 0.0
         self._play_opponents()  # rewards of moves before the learner's first one come with its first step
-        obs, _, _ = self._observe()
-        return obs, {"action_mask": self._mask.copy()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         self.game.step(action)

@@ -385,3 +385,24 @@ def test_matches_of_three_seats_report_ranks_with_intervals():
     assert result.average_rank.value == pytest.approx(ranks @ [1, 2, 3])
     assert result.average_rank.low < result.average_rank.value < result.average_rank.high
     assert result.rates["win"].value + result.rates["draw"].value == pytest.approx(ranks[0])
+
+
+class EndsAtOnce(Auction):
+    """An auction that its first move ends when the game's seed is even."""
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed, options)
+        self.quick = seed % 2 == 0
+
+    def step(self, action):
+        super().step(action)
+        if self.quick:
+            self.terminations = dict.fromkeys(self.agents, True)
+
+
+def test_a_game_over_before_the_learners_first_move_is_dealt_again():
+    env = SingleSeatEnv(EndsAtOnce, [Constant(0)])
+    env.reset(seed=0)
+    for _ in range(30):  # the learner takes s1, s2, s0, s1 ...: an opponent moves first in two seats of three
+        env.reset()
+        assert not env._learner_done() and env.state.agent_selection == env.learner
