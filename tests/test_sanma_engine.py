@@ -234,3 +234,39 @@ def test_when_the_game_ends(length, round_index, dealer_stays, top, ends):
     assert game._game_ends(dealer_stays) is ends
     game.scores = [106_000, -1_000, 0]
     assert game._game_ends(False) and game._game_ends(True)  # a score below zero ends it
+
+
+def test_a_robbed_added_kan_keeps_the_riichi_players_ippatsu():
+    # seat 2 pons 3p; seat 1 declares riichi waiting on 3p; seat 2 draws the last 3p, adds it to its pon: seat 1
+    # robs it (chankan) within its first go-around after riichi, so ippatsu still counts
+    game = game_with(["3p 19m 19s SSS WW NN", "12p456p789p11sEEE", "33p 1m 9m 1s 9s SW PPF CC"], draws="F P C 3p")
+
+    def pass_others():
+        while game.claim and (game.to_act != 1 or A.RON not in game.legal_actions()):
+            game.step(A.PASS)
+
+    game.step(A.discard_of(parse_tiles("3p")[0]))
+    game.step(A.PASS)
+    game.step(A.PON)
+    game.step(A.discard_of(parse_tiles("1m")[0]))
+    pass_others()
+    game.step(A.discard_of(game.drawn))
+    pass_others()
+    game.step(A.RIICHI)
+    game.step(A.discard_of(game.drawn))
+    pass_others()
+    game.step(A.KAN + A.face_of_kind(kind_of_name("3p")))
+    assert game.claim.kind == "kakan" and game.legal_actions() == [A.RON, A.PASS]
+    game.step(A.RON)
+    yaku = next(e for e in game.events if e["type"] == "hora")["yaku"]
+    assert "Ippatsu" in yaku and "Chankan" in yaku
+
+
+def test_setting_aside_a_winning_north_in_riichi_is_furiten():
+    game = game_with(["123456789p111sN", "", ""], draws="CFPN")  # a single wait on the North
+    game.step(A.RIICHI)
+    game.step(A.discard_of(game.drawn))
+    play_quietly_until(game, lambda g: g.to_act == 0 and g.drawn is not None and g.claim is None)
+    assert tile_name(game.drawn) == "N" and {A.TSUMO, A.KITA} <= set(game.legal_actions())
+    game.step(A.KITA)
+    assert game.seats[0].furiten_riichi

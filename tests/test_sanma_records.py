@@ -72,3 +72,42 @@ def test_decisions_from_a_record_are_what_the_players_saw(tmp_path):
     assert [(seat, action) for _, _, action, seat in examples] == [(seat, action) for seat, action, _ in played]
     bots = [Greedy(1), Defensive(1), Greedy(2)]  # the players of _play(1, True): each choice is theirs again
     assert all(bots[seat].predict(obs, mask) == action and mask[action] for obs, mask, action, seat in examples)
+
+
+def _eager_round(seed: int) -> tuple[Game, list[tuple[int, int]]]:
+    """One round of eager play (wins, riichi, kita, most kans, half the pons; shanten-greedy discards): it calls
+    and kans far more than the bots, so records see the rarer sequences."""
+    from appliedrl.envs.mahjong.hands import shanten
+
+    rng, game, decisions = random.Random(seed), Game(length="round"), []
+    game.reset(seed=seed)
+    while not game.over:
+        legal = game.legal_actions()
+        kans = [a for a in legal if A.KAN <= a < A.RIICHI]
+        pick = next((a for a in (A.TSUMO, A.RON, A.RIICHI, A.KITA) if a in legal), None)
+        if pick is None and kans and rng.random() < 0.8:
+            pick = rng.choice(kans)
+        if pick is None and A.PON in legal and rng.random() < 0.5:
+            pick = A.PON
+        if pick is None and A.PASS in legal:
+            pick = A.PASS
+        if pick is None:
+            seat = game.seats[game.to_act]
+
+            def after(action: int) -> float:
+                counts = list(seat.counts)
+                counts[A.kind_of_face(action)] -= 1
+                return shanten(tuple(counts)) + rng.random() * 0.5
+            pick = min((a for a in legal if a < A.KAN), key=after)
+        decisions.append((game.to_act, pick))
+        game.step(pick)
+    return game, decisions
+
+
+@pytest.mark.parametrize("seed,sequence", [(5, ("reach_accepted", "pon")), (108, ("hora", "hora")),
+                                           (192, ("dora", "kakan")), (233, ("kakan", "hora"))])
+def test_replay_of_calls_on_a_riichi_discard_double_ron_kans_and_robbed_kans(seed, sequence):
+    game, decisions = _eager_round(seed)
+    types = [e["type"] for e in game.events]
+    assert any(tuple(types[i:i + 2]) == sequence for i in range(len(types)))
+    assert [(seat, action) for _, seat, action in replay(game.events)] == decisions

@@ -306,7 +306,7 @@ class Game:
         elif action == A.TSUMO:
             self._win_by_tsumo(self.turn)
         elif action == A.NINE_TERMINALS:
-            self._draw_round("kyushukyuhai", tenpai_payments=False)
+            self._draw_round("kyushukyuhai", tenpai_payments=False, actor=self.turn)
         elif action == A.KITA:
             self._kita(self.turn)
         elif A.KAN <= action < A.KAN + A.FACES_OF_KINDS:
@@ -347,6 +347,8 @@ class Game:
             t for t in seat.hand if t // 4 == NORTH)
         seat.remove(tile)
         seat.kita.append(tile)
+        if seat.riichi and NORTH in seat.waits:  # setting aside a winning North lets a win pass
+            seat.furiten_riichi = True
         self._interrupt()
         self.drawn = None
         self.events.append({"type": "nukidora", "actor": p, "pai": tile_name(tile)})
@@ -357,15 +359,15 @@ class Game:
         self._reveal_pending_indicators()
         added = next((m for m in seat.melds if m.type == "pon" and m.kind == kind), None)
         self._count_kan(p)
-        self._interrupt()
         self.drawn = None
-        if added is not None:
+        if added is not None:  # ends the first go-around once it stands: a robbing ron keeps its ippatsu
             tile = seat.take_kind(kind, 1)[0]
             added.type, added.tiles = "kakan", added.tiles + [tile]
             self.events.append({"type": "kakan", "actor": p, "pai": tile_name(tile),
                                 "consumed": [tile_name(t) for t in added.tiles[:3]]})
             self._open_claim("kakan", p, tile)
         else:
+            self._interrupt()
             tiles = seat.take_kind(kind, 4)
             seat.melds.append(Meld("ankan", kind, tiles))
             self.events.append({"type": "ankan", "actor": p, "consumed": [tile_name(t) for t in tiles]})
@@ -441,6 +443,7 @@ class Game:
         if claim.kind != "discard":  # the kita or kan stands: the replacement draw
             if claim.kind == "kakan":
                 self.pending_indicators += 1
+                self._interrupt()
             self._draw(p, replacement=True)
             return
         if self.riichi_stick is not None:
@@ -554,8 +557,9 @@ class Game:
             self.scores[q] += deltas[q]
             self.round_deltas[q] += deltas[q]
 
-    def _draw_round(self, reason: str, tenpai_payments: bool) -> None:
-        """An exhaustive or abortive draw: nagashi mangan or noten payments, then the next round."""
+    def _draw_round(self, reason: str, tenpai_payments: bool, actor: int | None = None) -> None:
+        """An exhaustive or abortive draw (`actor`: the seat that declared it): nagashi mangan or noten payments,
+        then the next round."""
         tenpai = [bool(seat.waits) and len(seat.hand) % 3 == 1 for seat in self.seats]
         deltas = [0] * SEATS
         nagashi = [q for q, seat in enumerate(self.seats) if tenpai_payments and self.rules.nagashi_mangan
@@ -575,8 +579,9 @@ class Game:
             for q in range(SEATS):
                 deltas[q] = receive if tenpai[q] else -pay
         self._apply(deltas)
-        self.events.append({"type": "ryukyoku", "reason": reason, "deltas": deltas,
-                            "tenpais": tenpai if tenpai_payments else [False] * SEATS, "scores": list(self.scores)})
+        self.events.append({"type": "ryukyoku", "reason": reason, **({"actor": actor} if actor is not None else {}),
+                            "deltas": deltas, "tenpais": tenpai if tenpai_payments else [False] * SEATS,
+                            "scores": list(self.scores)})
         dealer_stays = tenpai[self.dealer] if tenpai_payments else True
         self._end_round(dealer_stays=dealer_stays, honba_grows=True)
 

@@ -139,6 +139,20 @@ def _action_of(event: dict) -> int:
     raise RecordError(f"{_line(event)}: the engine ends this round itself; the record says {event}")
 
 
+def _next_actions(events: Sequence[dict], start: int, claim_open: bool) -> list[dict]:
+    """The action events that come next, past the ones the engine logs itself (an accepted riichi, a kan dora):
+    one, or on a claim every win on the same tile (double ron)."""
+    while start < len(events) and events[start]["type"] in ("reach_accepted", "dora"):
+        start += 1
+    if start == len(events) or not _is_action(events[start]):
+        return []
+    found = [events[start]]
+    while claim_open and found[-1]["type"] == "hora" and start + len(found) < len(events) and \
+            events[start + len(found)]["type"] == "hora":
+        found.append(events[start + len(found)])
+    return found
+
+
 def _is_action(event: dict) -> bool:
     return event["type"] in ACTION_EVENTS and not (
         event["type"] == "ryukyoku" and event.get("reason") != "kyushukyuhai")
@@ -167,9 +181,11 @@ def replay(events: Sequence[dict], rules: Rules = Rules()) -> Iterator[tuple[Gam
     while not game.over:
         if checked >= len(events):
             raise RecordError("the record ends before the game does")
-        upcoming = events[checked]
         seat = game.to_act
-        if _is_action(upcoming) and upcoming.get("actor", seat) == seat:
+        candidates = _next_actions(events, checked, claim_open=game.claim is not None)
+        upcoming = next((e for e in candidates if e.get("actor", seat) == seat), None)  # a nine-terminals draw
+        # may name no actor: the seat to act declares it
+        if upcoming is not None:
             try:
                 action = _action_of(upcoming)
             except (KeyError, ValueError) as error:
@@ -179,6 +195,7 @@ def replay(events: Sequence[dict], rules: Rules = Rules()) -> Iterator[tuple[Gam
         elif game.claim is not None:
             action = A.PASS
         else:
+            upcoming = candidates[0] if candidates else events[checked]
             raise RecordError(f"{_line(upcoming)}: the engine waits for player_{seat} but the record has "
                               f"{_clean(upcoming)}")
         if action not in game.legal_actions():
