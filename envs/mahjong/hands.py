@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Sequence
 
-from appliedrl.envs.mahjong.tiles import HONOR_KINDS, KINDS, MAN_KINDS, PIN_KINDS, SOU_KINDS, TERMINALS_AND_HONORS
+from appliedrl.envs.mahjong.tiles import HONOR_KINDS, MAN_KINDS, PIN_KINDS, SOU_KINDS, TERMINALS_AND_HONORS
 
 SETS, PAIR, FAIL = 0, 1, 2  # how a group of tiles splits: into sets only, into sets and one pair, not at all
 SUITS = (PIN_KINDS, SOU_KINDS)
