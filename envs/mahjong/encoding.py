@@ -40,41 +40,55 @@ LAYOUT = {
 COLUMNS = sum(LAYOUT.values())  # 151
 START = dict(zip(LAYOUT, np.cumsum([0, *LAYOUT.values()])[:-1].tolist()))
 DECISIONS = ("turn", "riichi", "discard", "kita", "kan")
+BROADCAST = np.arange(START["riichi"], COLUMNS)  # the columns that hold one value in every row
 LIVE_AT_START = 55
 
 
 def encode(game: Game, seat: int) -> np.ndarray:
     """The 34 x COLUMNS float32 observation of `seat` (see the module's table)."""
     out = np.zeros((34, COLUMNS), np.float32)
-    own = game.seats[seat]
-    claim = game.claim
+    rows: list[int] = []  # the cells set to 1, gathered first: one numpy assignment instead of dozens
+    cols: list[int] = []
+
+    def mark(row: int, col: int) -> None:
+        rows.append(row)
+        cols.append(col)
+
+    def thermometer(counts: dict[int, int] | list[int], start: int) -> None:
+        for kind, count in (counts.items() if isinstance(counts, dict) else enumerate(counts)):
+            for level in range(count):
+                mark(kind, start + level)
+
+    own, claim = game.seats[seat], game.claim
     target = claim.tile if claim else game.drawn if game.turn == seat else None
     if target is not None:
-        out[target // 4, START["target"]] = 1
-    counts = np.asarray(own.counts)
-    out[:, START["hand"]:START["hand"] + 4] = counts[:, None] > np.arange(4)
+        mark(target // 4, START["target"])
+    thermometer(own.counts, START["hand"])
     for tile in own.hand:
         if tile in RED_FIVES:
-            out[tile // 4, START["red"]] = 1
+            mark(tile // 4, START["red"])
+    broadcast = np.zeros(COLUMNS, np.float32)  # the table's facts, the same in every row
     for offset, prefix in ((0, ""), (1, "next_"), (2, "after_")):
         player = game.seats[(seat + offset) % SEATS]
-        meld_counts = np.zeros(34, np.int64)
+        meld_counts: dict[int, int] = {}
         for meld in player.melds:
-            meld_counts[meld.kind] += len(meld.tiles)
-        out[:, START[prefix + "melds"]:START[prefix + "melds"] + 4] = meld_counts[:, None] > np.arange(4)
-        out[NORTH, START[prefix + "kita"]:START[prefix + "kita"] + len(player.kita)] = 1
-        kinds = [t // 4 for t in player.discards[:DISCARD_COLUMNS]]
-        out[kinds, START[prefix + "discards"] + np.arange(len(kinds))] = 1
-        out[:, START["riichi"] + offset] = player.riichi
-        out[:, START["scores"] + offset] = game.scores[(seat + offset) % SEATS] / 100_000
-    indicators = [t // 4 for t in game.dora_indicators]
-    out[indicators, START["dora"] + np.arange(len(indicators))] = 1
-    out[:, START["round"] + game.round_index] = 1
-    out[:, START["honba"]] = min(game.honba, 4) / 4
-    out[:, START["deposits"]] = min(game.deposits, 4) / 4
-    out[:, START["seat_wind"] + game.seat_wind(seat) - 27] = 1
-    out[:, START["live_wall"]] = game.live_tiles / LIVE_AT_START
+            meld_counts[meld.kind] = meld_counts.get(meld.kind, 0) + len(meld.tiles)
+        thermometer(meld_counts, START[prefix + "melds"])
+        thermometer({NORTH: len(player.kita)}, START[prefix + "kita"])
+        for column, tile in enumerate(player.discards[:DISCARD_COLUMNS]):
+            mark(tile // 4, START[prefix + "discards"] + column)
+        broadcast[START["riichi"] + offset] = player.riichi
+        broadcast[START["scores"] + offset] = game.scores[(seat + offset) % SEATS] / 100_000
+    for column, tile in enumerate(game.dora_indicators):
+        mark(tile // 4, START["dora"] + column)
+    broadcast[START["round"] + game.round_index] = 1
+    broadcast[START["honba"]] = min(game.honba, 4) / 4
+    broadcast[START["deposits"]] = min(game.deposits, 4) / 4
+    broadcast[START["seat_wind"] + game.seat_wind(seat) - 27] = 1
+    broadcast[START["live_wall"]] = game.live_tiles / LIVE_AT_START
     decision = ("kan" if claim.kind in ("kakan", "ankan") else claim.kind) if claim else (
         "riichi" if game.riichi_declared else "turn")
-    out[:, START["decision"] + DECISIONS.index(decision)] = 1
+    broadcast[START["decision"] + DECISIONS.index(decision)] = 1
+    out[:, BROADCAST] = broadcast[BROADCAST]
+    out[rows, cols] = 1
     return out
