@@ -20,12 +20,13 @@ def test_the_cnn_maps_observations_to_action_logits():
 def test_ppo_pre_trained_on_the_defensive_bot_trains_and_evaluates_in_whole_deals(tmp_path):
     config = {"n_envs": 2, "vectorization": "sync", "n_steps": 16, "batch_size": 16, "n_epochs": 1, "eval_freq": 0,
               "checkpoint_freq": 0, "tensorboard": False, "pretrain_from": "baseline:defensive",
-              "pretrain_episodes": 6, "pretrain_epochs": 2}
+              "pretrain_episodes": 6, "pretrain_epochs": 2, "eval_episodes": 3}
     run(RunSpec(SANMA, "ppo", 0, 64, {"opponents": ["greedy"], "length": "round"}, config,
                 run_dir=tmp_path / "run", progress_bar=False))
     record = json.loads((tmp_path / "run" / "pretrain.json").read_text())
     assert record["episodes"] == 6 and 0 < record["agreement"] <= 1
-    supervised = evaluate(str(tmp_path / "run" / "pretrained"), SANMA, {"opponents": ["defensive"]}, 3).to_dict()
+    supervised = evaluate(str(tmp_path / "run" / "pretrained"), SANMA, {"opponents": ["defensive"], "length": "round"},
+                          3).to_dict()
     assert supervised["episodes"] == 3 and supervised["source"].endswith("pretrained/agent.pt")
     evaluation = evaluate(str(tmp_path / "run"), episodes=4).to_dict()
     assert evaluation["episodes"] == 6  # rounded up to two whole deals, each played from the three seats
