@@ -140,7 +140,6 @@ class Game:
         self.over = False
         self.events: list[dict[str, Any]] = [{"type": "start_game", "names": [f"player_{i}" for i in range(SEATS)],
                                                "seed": seed, "length": self.length}]
-        self.rounds_played = 0
         self._start_round()
 
     @property
@@ -194,7 +193,6 @@ class Game:
         self.drawn: int | None = None
         self.rinshan = False
         self.four_kan_abort = False
-        self.round_deltas = [0] * SEATS
         self.events.append({"type": "start_kyoku", "bakaze": kind_name(self.round_wind),
                             "kyoku": self.round_index % SEATS + 1, "honba": self.honba, "kyotaku": self.deposits,
                             "oya": self.dealer, "scores": list(self.scores),
@@ -462,7 +460,6 @@ class Game:
 
     def _accept_riichi(self, p: int) -> None:
         self.scores[p] -= 1000
-        self.round_deltas[p] -= 1000
         self.deposits += 1
         self.riichi_stick = None
         self.events.append({"type": "reach_accepted", "actor": p, "scores": list(self.scores)})
@@ -555,7 +552,6 @@ class Game:
     def _apply(self, deltas: list[int]) -> None:
         for q in range(SEATS):
             self.scores[q] += deltas[q]
-            self.round_deltas[q] += deltas[q]
 
     def _draw_round(self, reason: str, tenpai_payments: bool, actor: int | None = None) -> None:
         """An exhaustive or abortive draw (`actor`: the seat that declared it): nagashi mangan or noten payments,
@@ -588,8 +584,6 @@ class Game:
     def _end_round(self, dealer_stays: bool, honba_grows: bool) -> None:
         self.claim, self._legal = None, None
         self.events.append({"type": "end_kyoku"})
-        self.rounds_played += 1
-        self.last_round_deltas = list(self.round_deltas)
         if self._game_ends(dealer_stays):
             self._end_game()
             return
@@ -615,7 +609,6 @@ class Game:
         """Leftover deposits go to the top seat; ties rank the seat nearer the first dealer higher."""
         if self.deposits:
             self.scores[self.ranking()[0]] += 1000 * self.deposits
-            self.last_round_deltas[self.ranking()[0]] += 1000 * self.deposits
             self.deposits = 0
         self.over = True
         self.events.append({"type": "end_game", "scores": list(self.scores)})
