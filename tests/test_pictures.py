@@ -209,3 +209,24 @@ def test_every_domain_with_settings_has_a_picture():
 def test_a_picture_needs_policies():
     with pytest.raises(ValueError, match="at least one policy"):
         INVENTORY.picture(_setting(INVENTORY, "lost_sales"), {}, SEED)
+
+
+def test_sanma_scores_are_the_methods_game():
+    from appliedrl.domains.mahjong import DOMAIN as SANMA_DOMAIN
+
+    setting = Setting("sanma-round", "appliedrl/SanmaVsBots-v0", {"opponents": ["greedy"], "length": "round"})
+    figure = SANMA_DOMAIN.picture(setting, _policies(setting, ["defensive", "random"]), SEED)
+    ax = figure.axes[0]
+    for method in ("defensive", "random"):
+        line = next(line for line in ax.lines if line.get_gid() == method)
+        env = gym.make(setting.env_id, **setting.evaluation_kwargs)
+        policy = _policy(setting, method)
+        policy.seed_actions(SEED)
+        obs, info = env.reset(seed=SEED)
+        done, decisions = False, 0
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy.predict(obs, info["action_mask"]))
+            done, decisions = terminated or truncated, decisions + 1
+        assert len(line.get_ydata()) == decisions + 1 and line.get_ydata()[0] == 35_000
+        assert line.get_ydata()[-1] == info["episode_metrics"]["final_score"]
+        assert line.get_label().startswith(f"{method}: rank {info['episode_metrics']['rank']:.0f}")

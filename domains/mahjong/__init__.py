@@ -1,6 +1,7 @@
 """Sanma (three-player riichi mahjong): heuristic bots and the pairing with the backbone's agents."""
 
 from appliedrl.domains.mahjong.bots import Defensive, Greedy
+from appliedrl.domains.mahjong.picture import sanma_picture
 from appliedrl.domains.mahjong.play import play
 from appliedrl.domains.registry import Baseline, Chat, Domain, Metric, Setting
 
@@ -15,6 +16,7 @@ DOMAIN = Domain(
     settings=(Setting("sanma", SANMA, {"opponents": ["defensive"]}),),
     agents=("ppo",),
     metric=Metric("rank", higher_is_better=False, description="average final rank (1 best, 3 worst)"),
+    picture=sanma_picture,
     chats=(Chat("sanma", SANMA, play, "baseline:defensive",
                 "you play player_0 (the first dealer); the policy plays the other two seats"),),
 )

@@ -1,10 +1,10 @@
 """Heuristic sanma bots that read only the observation a seat gets (the 34 x 151 encoding and the action mask).
 
 `Greedy`: win when it can, kita always, riichi when tenpai, pon only a valuable pair (dragons, own or round
-wind), and otherwise discard toward the lowest shanten (three-player rules), breaking ties
-by acceptance: the unseen tiles that would lower the shanten (`hands.shanten`, equal to the `mahjong` package's). `Defensive` plays the same but folds once an
-opponent has declared riichi and its own hand is not in tenpai: it discards the safest tile (the riichi player's
-own discards first, then honours with few left, then suji), as strong players do.
+wind), and otherwise discard toward the lowest shanten (three-player rules), breaking ties by acceptance: the
+unseen tiles that would lower the shanten (`hands.shanten`, equal to the `mahjong` package's). `Defensive` plays
+the same but folds once an opponent has declared riichi and its own hand is not in tenpai: it discards the safest
+tile (the riichi player's own discards first, then honours with few left, then suji), as strong players do.
 """
 
 from __future__ import annotations

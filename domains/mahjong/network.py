@@ -28,7 +28,8 @@ class MeowjongCNN(nn.Module):
             layers += [nn.Conv1d(channels, width, kernel, padding=kernel // 2), nn.ReLU()]
             channels = width
         self.convolutions = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * rows, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * rows, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, out_dim))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.head(self.convolutions(obs.transpose(1, 2)))  # [B, 34 rows, C] -> channels first
