@@ -270,3 +270,21 @@ def test_setting_aside_a_winning_north_in_riichi_is_furiten():
     assert tile_name(game.drawn) == "N" and {A.TSUMO, A.KITA} <= set(game.legal_actions())
     game.step(A.KITA)
     assert game.seats[0].furiten_riichi
+
+
+def test_the_riichi_prefilter_never_hides_a_tenpai_discard():
+    from appliedrl.envs.mahjong.engine import _may_be_one_from_tenpai
+
+    rng, found = random.Random(2), 0
+    for _ in range(6000):
+        kinds = rng.sample(KINDS, rng.choice([4, 6, 8, 27]))
+        pool = [t for t in TILES if t // 4 in kinds]
+        if len(pool) < 14:
+            continue
+        counts = [0] * 34
+        for tile in rng.sample(pool, 14):
+            counts[tile // 4] += 1
+        if any(waits(counts[:k] + [counts[k] - 1] + counts[k + 1:]) for k in range(34) if counts[k]):
+            found += 1
+            assert _may_be_one_from_tenpai(counts), counts
+    assert found > 500

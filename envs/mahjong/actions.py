@@ -38,11 +38,18 @@ def kind_of_face(face: int) -> int:
     return KINDS[face] if face < FACES_OF_KINDS else RED_FIVES[face - FACES_OF_KINDS] // 4
 
 
-def discard_of(tile: int) -> int:
-    """The discard action of a 136-format tile."""
+def _discard_action(tile: int) -> int:
     if tile in RED_FIVES:
         return DISCARD + FACES_OF_KINDS + RED_FIVES.index(tile)
-    return DISCARD + KIND_INDEX[tile // 4]
+    return DISCARD + KIND_INDEX.get(tile // 4, -1)
+
+
+DISCARD_OF = tuple(_discard_action(tile) for tile in range(136))  # by 136-format tile (-1: not a sanma tile)
+
+
+def discard_of(tile: int) -> int:
+    """The discard action of a 136-format tile."""
+    return DISCARD_OF[tile]
 
 
 def describe(action: int) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from appliedrl.envs.mahjong import actions as A
-from appliedrl.envs.mahjong.hands import is_complete, waits
+from appliedrl.envs.mahjong.hands import LONE_KINDS, is_complete, waits
 from appliedrl.envs.mahjong.rules import Rules
 from appliedrl.envs.mahjong.scoring import Scorer, WinContext
 from appliedrl.envs.mahjong.tiles import NORTH, RED_FIVES, TERMINALS_AND_HONORS, TILES, kind_name, tile_name
@@ -246,8 +246,8 @@ class Game:
             if can_replace and kind == NORTH:
                 legal.append(A.KITA)
             return legal
-        legal.extend({A.discard_of(t) for t in seat.hand if not (self.just_called == t // 4
-                                                                   and not self.rules.swap_calling)})
+        forbidden = self.just_called if not self.rules.swap_calling else None  # kuikae
+        legal.extend({A.DISCARD_OF[t] for t in seat.hand if t // 4 != forbidden})
         if self.just_called is None and can_replace:
             if self.kans < 4:
                 legal.extend(A.KAN + A.face_of_kind(k) for k in set(t // 4 for t in seat.hand) if seat.counts[k] == 4)
@@ -256,15 +256,15 @@ class Game:
             if seat.counts[NORTH]:
                 legal.append(A.KITA)
         if (seat.is_closed and self.scores[p] >= 1000 and self.live_tiles >= self.rules.riichi_min_live_tiles
-                and self._tenpai_discards(seat)):
+                and _may_be_one_from_tenpai(seat.counts) and self._tenpai_discards(seat, first_only=True)):
             legal.append(A.RIICHI)
         return legal
 
-    def _tenpai_discards(self, seat: Seat) -> list[int]:
-        """One tile of each discardable face whose discard leaves the hand in tenpai."""
+    def _tenpai_discards(self, seat: Seat, first_only: bool = False) -> list[int]:
+        """One tile of each discardable face whose discard leaves the hand in tenpai (only the first found)."""
         result, seen = [], set()
         for tile in seat.hand:
-            face = A.discard_of(tile)
+            face = A.DISCARD_OF[tile]
             if face in seen:
                 continue
             seen.add(face)
@@ -272,6 +272,8 @@ class Game:
             if waits(seat.counts):
                 result.append(tile)
             seat.counts[tile // 4] += 1
+            if result and first_only:
+                break
         return result
 
     def _kan_keeps_waits(self, seat: Seat, kind: int) -> bool:
@@ -623,6 +625,15 @@ def _thirteen_orphans_wait(counts: Sequence[int]) -> bool:
     return sum(counts[k] for k in TERMINALS_AND_HONORS) == 13 and all(
         counts[k] <= 2 for k in TERMINALS_AND_HONORS) and sum(counts[k] == 0 for k in TERMINALS_AND_HONORS) <= 1
 
+
+
+def _may_be_one_from_tenpai(counts: list[int]) -> bool:
+    """A cheap necessary condition for some discard of a 14-tile closed hand to leave it in tenpai: at most two
+    broken lone kinds (1m, 9m and honours held once or four times) for the regular form, six pairs for seven
+    pairs, twelve kinds of terminals and honours for thirteen orphans."""
+    broken = sum(1 for kind in LONE_KINDS if counts[kind] == 1 or counts[kind] == 4)
+    return (broken <= 2 or counts.count(2) + counts.count(3) + counts.count(4) >= 6
+            or sum(1 for kind in TERMINALS_AND_HONORS if counts[kind]) >= 12)
 
 
 def compose_wall(hands: Sequence[Sequence[int]], dealer: int = 0, draws: Sequence[int] = (),

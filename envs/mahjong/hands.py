@@ -155,6 +155,8 @@ def _special_waits(counts: Sequence[int]) -> list[int]:
     result = []
     if counts.count(2) == 6 and counts.count(1) == 1:
         result.append(counts.index(1))
+    if list(counts[27:34]).count(0) > 1:  # thirteen orphans needs six honours or more
+        return result
     orphans = [counts[k] for k in TERMINALS_AND_HONORS]
     if orphans.count(0) > 1:
         return result
