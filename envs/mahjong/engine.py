@@ -46,10 +46,6 @@ class Meld:
     def is_open(self) -> bool:
         return self.type != "ankan"
 
-    @property
-    def is_kan(self) -> bool:
-        return self.type != "pon"
-
 
 @dataclasses.dataclass
 class Seat:
@@ -60,7 +56,6 @@ class Seat:
     melds: list[Meld] = dataclasses.field(default_factory=list)
     kita: list[int] = dataclasses.field(default_factory=list)
     discards: list[int] = dataclasses.field(default_factory=list)
-    tsumogiri: list[bool] = dataclasses.field(default_factory=list)
     called_away: list[bool] = dataclasses.field(default_factory=list)  # per discard: taken by a pon or kan
     riichi_discard: int | None = None  # index in discards of the riichi declaration
     riichi: bool = False
@@ -331,7 +326,6 @@ class Game:
         else:
             seat.ippatsu = False
         seat.discards.append(tile)
-        seat.tsumogiri.append(tsumogiri)
         seat.called_away.append(False)
         seat.waits = waits(seat.counts)
         seat.furiten_temporary = False
