@@ -482,8 +482,9 @@ class Game:
 
     # -- wins and draws ---------------------------------------------------------------------------------------------
 
-    def _win_value(self, p: int, tile: int, tsumo: bool, claim: str | None = None) -> Any:
-        """The hand value of p winning on `tile` now (a `mahjong` HandResponse), or None where it has no yaku."""
+    def _win_value(self, p: int, tile: int, tsumo: bool, claim: str | None = None, bonuses: bool = True) -> Any:
+        """The hand value of p winning on `tile` now (a `mahjong` HandResponse), or None where it has no yaku;
+        without `bonuses` no honba or deposits are added (the second winner of a double ron)."""
         seat = self.seats[p]
         first_draw = tsumo and not self.interrupted and not seat.discards
         context = WinContext(
@@ -495,7 +496,7 @@ class Game:
             houtei=claim == "discard" and self.live_tiles == 0,
             tenhou=first_draw and p == self.dealer, chiihou=first_draw and p != self.dealer,
             seat_wind=self.seat_wind(p), round_wind=self.round_wind, kita=len(seat.kita),
-            honba=self.honba, deposits=self.deposits)
+            honba=self.honba if bonuses else 0, deposits=self.deposits if bonuses else 0)
         value = self.scorer.value(context)
         return value if value.error is None else None
 
@@ -517,8 +518,7 @@ class Game:
         if self.riichi_stick is not None:  # a riichi discard that deals in: the riichi never stood
             self.riichi_stick = None
         for index, q in enumerate(winners):  # deposits and honba go to the first winner in turn order only
-            value = self._win_value(q, claim.tile, tsumo=False, claim=claim.kind) if index == 0 else \
-                self._win_value_without_bonuses(q, claim)
+            value = self._win_value(q, claim.tile, tsumo=False, claim=claim.kind, bonuses=index == 0)
             deltas = [0] * SEATS
             pays = value.cost["main"] + value.cost["main_bonus"]
             deltas[claim.seat] -= pays
@@ -527,14 +527,6 @@ class Game:
                 self.deposits = 0
             self._record_win(q, claim.seat, claim.tile, value, deltas)
         self._end_round(dealer_stays=self.dealer in winners, honba_grows=self.dealer in winners)
-
-    def _win_value_without_bonuses(self, q: int, claim: Claim) -> Any:
-        honba, deposits = self.honba, self.deposits
-        self.honba, self.deposits = 0, 0
-        try:
-            return self._win_value(q, claim.tile, tsumo=False, claim=claim.kind)
-        finally:
-            self.honba, self.deposits = honba, deposits
 
     def _record_win(self, winner: int, source: int, tile: int, value: Any, deltas: list[int]) -> None:
         self._apply(deltas)
