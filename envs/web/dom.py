@@ -49,6 +49,7 @@ class Page:
         self.values = {ref: r["value"] for ref, r in enumerate(records) if self._typable[ref]}
         self.checked = {ref: r["checked"] for ref, r in enumerate(records) if self._checkbox[ref]}
         self.focused: int | None = None
+        self._listed: tuple[tuple, list[dict[str, Any]]] | None = None  # elements() for the state they show
         self.controls = {ref: self._control(ref, r) for ref, r in enumerate(records) if r["tag"] == "label"}
         self.static = [{"ref": ref, "parent": r["parent"], "tag": r["tag"], "text": " ".join(r["text"].split()),
                         "id": r["id"], "classes": r["class"], "type": kinds[ref], "clickable": self.clickable(ref),
@@ -82,9 +83,14 @@ class Page:
 
     def elements(self) -> list[dict[str, Any]]:
         """Every element in MiniWoB++'s dom_elements schema (ref, parent, tag, text, value, id, classes), with its
-        flags as booleans (focused, checked, clickable, typable) and its input type, without geometry."""
-        return [{**element, "value": self.values.get(ref, ""), "focused": self.focused == ref,
-                 "checked": self.checked.get(ref, False)} for ref, element in enumerate(self.static)]
+        flags as booleans (focused, checked, clickable, typable) and its input type, without geometry. The list is
+        kept until the page's state changes (read it, do not modify it)."""
+        state = (self.focused, tuple(self.values.values()), tuple(self.checked.values()))
+        if self._listed is None or self._listed[0] != state:
+            self._listed = (state, [{**element, "value": self.values.get(ref, ""), "focused": self.focused == ref,
+                                     "checked": self.checked.get(ref, False)}
+                                    for ref, element in enumerate(self.static)])
+        return self._listed[1]
 
 
 class DomPage(Page):
@@ -97,11 +103,18 @@ class DomPage(Page):
         body = lxml.html.document_fromstring(page).find("body")
         nodes = [body, *body.iterdescendants()]
         ref_of = {node: ref for ref, node in enumerate(nodes)}
-        self._index([{"tag": node.tag, "type": node.get("type", "text"), "id": node.get("id", ""),
-                      "class": node.get("class", ""), "for": node.get("for", ""), "key": node.get("data-key", ""),
-                      "text": (node.text or "") + "".join(child.tail or "" for child in node),  # its text nodes
-                      "parent": ref_of.get(node.getparent(), -1),
-                      "value": node.get("value", ""), "checked": node.get("checked") is not None} for node in nodes])
+        records = []
+        for node in nodes:
+            attributes = dict(node.items())
+            text = node.text or ""  # its own text nodes: the text before its first child and after each child
+            if len(node):
+                text += "".join([child.tail or "" for child in node])
+            records.append({"tag": node.tag, "type": attributes.get("type", "text"), "id": attributes.get("id", ""),
+                            "class": attributes.get("class", ""), "for": attributes.get("for", ""),
+                            "key": attributes.get("data-key", ""), "text": text,
+                            "parent": ref_of.get(node.getparent(), -1), "value": attributes.get("value", ""),
+                            "checked": "checked" in attributes})
+        self._index(records)
 
     def click(self, ref: int) -> None:
         target = self.controls.get(ref, ref)

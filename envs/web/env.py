@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import operator
 import re
 import zlib
 from typing import Any
@@ -29,8 +30,10 @@ VOCAB = 8192  # token ids; 0 pads
 NUMBERS = 3000  # whole numbers below this keep their value: id 1 + n; other words are hashed above them
 UTTERANCE_TOKENS, FIELD_TOKENS, TEXT_TOKENS = 24, 4, 6
 FLAGS = ("focused", "checked", "clickable", "typable")
+FLAG_VALUES = operator.itemgetter(*FLAGS)
 TAGS = ("body", "div", "p", "span", "label", "input", "button", "a", "br", "ul", "li", "table", "tr", "td", "img",
         "select", "option", "textarea", "form", "h1", "h2", "h3")  # tag ids 1..; 0 pads, len + 1 is any other
+TAG_IDS = {tag: 1 + i for i, tag in enumerate(TAGS)}
 BACKENDS = ("dom", "chromium")
 INVALID_ACTIONS = ("raise", "penalty")
 INVALID_PENALTY = -0.1
@@ -83,13 +86,15 @@ def encode(utterance: str, fields: list[tuple[str, str]], elements: list[dict[st
            "element_mask": np.arange(max_elements) < e}
     for i, (key, value) in enumerate(fields[:f]):
         obs["field_keys"][i], obs["field_values"][i] = tokens(key, FIELD_TOKENS), tokens(value, FIELD_TOKENS)
-    for i, element in enumerate(elements[:e]):
-        obs["element_text"][i] = tokens(f"{element['text']} {element['value']}", TEXT_TOKENS)
-        obs["element_attributes"][i] = tokens(f"{element['id']} {element['classes']} {element['type']}", TEXT_TOKENS)
-        tag = element["tag"]
-        obs["element_tag"][i] = 1 + TAGS.index(tag) if tag in TAGS else len(TAGS) + 1
-        obs["element_parent"][i] = element["parent"] + 1  # 0: no parent (the body)
-        obs["element_flags"][i] = [element[flag] for flag in FLAGS]
+    if e:  # one pass over the elements, then one numpy assignment per array: this runs on every step
+        texts, attributes, tags, parents, flags = zip(*[(
+            tokens(f"{el['text']} {el['value']}", TEXT_TOKENS),
+            tokens(f"{el['id']} {el['classes']} {el['type']}", TEXT_TOKENS),
+            TAG_IDS.get(el["tag"], len(TAGS) + 1),
+            el["parent"] + 1,  # 0: no parent (the body)
+            FLAG_VALUES(el)) for el in elements[:e]])
+        obs["element_text"][:e], obs["element_attributes"][:e] = texts, attributes
+        obs["element_tag"][:e], obs["element_parent"][:e], obs["element_flags"][:e] = tags, parents, flags
     obs["field_mask"], obs["element_mask"] = obs["field_mask"].astype(np.int8), obs["element_mask"].astype(np.int8)
     return obs
 
