@@ -300,10 +300,11 @@ class Agent(Algorithm):
         agent = cls(None, make_loaded_config(cls.Config, data["config"]), data["seed"], data["env_kwargs"],
                     observation_space=data["observation_space"], action_space=data["action_space"],
                     env_id=data["env_id"])
-        agent._load_header(data)
+        agent.load_saved_policy(data)
         return agent
 
-    def _load_header(self, data: dict[str, Any]) -> None:
+    def load_saved_policy(self, data: dict[str, Any]) -> None:
+        """Take the policy (weights, observation statistics) of a file written by `save` or a checkpoint."""
         self.load_policy_state(data["policy"])
         if data["obs_normalizer"] is not None:
             self.obs_normalizer.stats.load_state_dict(data["obs_normalizer"])
@@ -321,7 +322,7 @@ class Agent(Algorithm):
         return state
 
     def load_checkpoint_state(self, state: dict[str, Any]) -> None:
-        self._load_header(state)
+        self.load_saved_policy(state)
         self.load_training_state(state["training"])
         self.num_timesteps = state["num_timesteps"]  # the budget is the trainer's (start)
         self.episodes_finished = state.get("episodes_finished", 0)  # absent from checkpoints before 2026-12-04

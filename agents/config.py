@@ -63,6 +63,9 @@ class AgentConfig(RunConfig):
     eval_env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     # turn-based games whose opponents include "self": iterations between snapshots of the learner (SelfPlay)
     self_play_every: int = 5
+    # start from the policy saved in a run folder (its final policy), a folder holding agent.pt (RUN/pretrained,
+    # RUN/best) or an agent file, then train with this run's own settings (rl-zoo's --trained-agent)
+    init_from: str | None = None
 
     def validate(self) -> None:
         super().validate()
@@ -74,6 +77,8 @@ class AgentConfig(RunConfig):
         _check(self.rollout_workers is None or 1 <= self.rollout_workers <= self.n_envs,
                f"rollout_workers must be between 1 and n_envs={self.n_envs} (or null: one per CPU)")
         _check(self.eval_episodes >= 1, "eval_episodes must be >= 1")
+        _check(self.init_from is None or self.init_from.strip() != "",
+               "init_from must name a run folder or a saved agent, or be null")
 
 
 C = TypeVar("C", bound=RunConfig)

@@ -27,6 +27,7 @@ from appliedrl.agents.vec_env import action_mask_from_info
 if TYPE_CHECKING:
     from appliedrl.agents.pretrain import Demonstrations
 
+FIT_CHUNK = 4096  # demonstrations per forward pass when fit_demonstrations reports its final fit
 
 @dataclasses.dataclass
 class PPOConfig(AgentConfig):
@@ -292,11 +293,18 @@ class PPO(Agent):
                 self.flat_params.grad.zero_()  # the parameters' gradients are views of this one tensor
                 (actor_loss + critic_loss).backward()
                 optimizer.step()
-        with torch.no_grad():
-            actor_loss, critic_loss = losses(slice(None))
-            mode, _ = self.dist.sample(model.actor(obs), model.log_std, masks, deterministic=True)
-        metrics = {"actor_loss": actor_loss.item(), "critic_loss": critic_loss.item()}
-        fitted = self.dist.to_env(mode.cpu().numpy(), self.action_space).reshape(len(demos.actions), -1)
+        actor_loss, critic_loss, modes = 0.0, 0.0, []
+        with torch.no_grad():  # the final fit, in chunks: a large demonstration set need not pass through at once
+            for start in range(0, n, FIT_CHUNK):
+                rows = slice(start, start + FIT_CHUNK)
+                actor, critic = losses(rows)
+                size = len(obs[rows])
+                actor_loss, critic_loss = actor_loss + actor.item() * size / n, critic_loss + critic.item() * size / n
+                mode, _ = self.dist.sample(model.actor(obs[rows]), model.log_std,
+                                           None if masks is None else masks[rows], deterministic=True)
+                modes.append(mode.cpu().numpy())
+        metrics = {"actor_loss": actor_loss, "critic_loss": critic_loss}
+        fitted = self.dist.to_env(np.concatenate(modes), self.action_space).reshape(len(demos.actions), -1)
         demonstrated = demos.actions.reshape(len(demos.actions), -1)
         if self.dist.kind == "gaussian":
             metrics["action_mse"] = float(np.mean((fitted - demonstrated) ** 2))

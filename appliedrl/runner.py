@@ -147,7 +147,13 @@ def resume(run_dir: str | Path, budget: int | None = None, progress_bar: bool = 
 
 def _train(agent: Algorithm, budget: int, run_dir: Path, progress_bar: bool, resume: bool,
            callbacks: Sequence[Callback]) -> dict[str, Any]:
+    start = getattr(agent.config, "init_from", None)
     source = getattr(agent.config, "pretrain_from", None)
+    if start is not None and source is not None:
+        raise RunError(f"init_from={start!r} and pretrain_from={source!r} both set where the policy starts; "
+                       f"choose one")
+    if start is not None and not resume:
+        _initialise(agent, start)
     demonstrator = None
     if source is not None and not resume:
         demonstrator = load_policy(source, agent.env_id, agent.env_kwargs, agent.seed)[0]
@@ -158,6 +164,23 @@ def _train(agent: Algorithm, budget: int, run_dir: Path, progress_bar: bool, res
         raise RunError(str(error)) from None
     finally:
         agent.close()
+
+
+def _initialise(agent: Algorithm, source: str) -> None:
+    """Start a new run from a saved policy (`init_from`): its weights and observation statistics; the optimizer
+    and everything else start fresh, with this run's settings."""
+    data = _load(_policy_file(Path(source), best=False))
+    if data.get("agent") != agent.name:
+        raise RunError(f"init_from={source!r} holds a {data.get('agent')!r} policy; this run trains {agent.name}")
+    for space in ("observation_space", "action_space"):
+        if data.get(space) != getattr(agent, space):
+            raise RunError(f"init_from={source!r} has {space.replace('_', ' ')} {data.get(space)}; this run's is "
+                           f"{getattr(agent, space)}")
+    try:
+        agent.load_saved_policy(data)
+    except RuntimeError as error:  # torch's message on weights of another network
+        raise RunError(f"init_from={source!r} holds another network than this run's: "
+                       f"{str(error).splitlines()[0]}") from None
 
 
 def _self_play(agent: Algorithm) -> list[SelfPlay]:

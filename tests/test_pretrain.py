@@ -9,6 +9,7 @@ from appliedrl.agents import A2C, DQN, PPO, REINFORCE, A2CConfig, ConfigError, D
 from appliedrl.agents.config import make_config
 from appliedrl.agents.pretrain import DEMONSTRATION_SEED_OFFSET, collect_demonstrations, pretrain_agent
 from appliedrl.agents.trainer import train
+from appliedrl.runner import RunError, RunSpec, run
 
 
 class NextLegalAfterTarget:
@@ -233,3 +234,25 @@ def test_dqn_with_pretraining_is_rejected_naming_the_supported_agents():
     agent = DQN("CartPole-v1", DQNConfig(n_envs=1, eval_freq=0, checkpoint_freq=0, tensorboard=False), seed=0)
     with pytest.raises(ConfigError, match="supports ppo, a2c and reinforce, not dqn"):
         pretrain_agent(agent, PushRight())
+
+
+def test_init_from_starts_a_new_run_from_a_saved_policy_and_refuses_a_mismatch(tmp_path):
+    settings = {"n_envs": 2, "n_steps": 16, "batch_size": 32, "eval_freq": 0, "checkpoint_freq": 0,
+                "tensorboard": False}
+    run(RunSpec("CartPole-v1", "ppo", 0, 32, {}, settings, run_dir=tmp_path / "first", progress_bar=False))
+    saved = torch.load(tmp_path / "first" / "checkpoint" / "agent.pt", weights_only=False)["policy"]["model"]
+    # a learning rate too small to move the weights: the second run's policy is the first one's
+    slow = {**settings, "learning_rate": 1e-30, "init_from": str(tmp_path / "first")}
+    run(RunSpec("CartPole-v1", "ppo", 1, 32, {}, slow, run_dir=tmp_path / "second", progress_bar=False))
+    continued = torch.load(tmp_path / "second" / "checkpoint" / "agent.pt", weights_only=False)["policy"]["model"]
+    assert all(torch.allclose(saved[name], continued[name]) for name in saved)
+    with pytest.raises(RunError, match="holds a 'ppo' policy; this run trains a2c"):
+        run(RunSpec("CartPole-v1", "a2c", 0, 32, {}, {**settings, "init_from": str(tmp_path / "first")},
+                    run_dir=tmp_path / "third", progress_bar=False))
+    with pytest.raises(RunError, match="observation space"):
+        run(RunSpec("Acrobot-v1", "ppo", 0, 32, {}, {**settings, "init_from": str(tmp_path / "first")},
+                    run_dir=tmp_path / "fourth", progress_bar=False))
+    with pytest.raises(RunError, match="both set"):
+        run(RunSpec("CartPole-v1", "ppo", 0, 32, {}, {**settings, "init_from": str(tmp_path / "first"),
+                                                       "pretrain_from": "baseline:random"},
+                    run_dir=tmp_path / "fifth", progress_bar=False))
