@@ -2,19 +2,21 @@
 
     python benchmarks/sanma.py speed --games 200
     python benchmarks/sanma.py bots --deals 334 --workers 2 --out /tmp/bench/sanma
-    python benchmarks/sanma.py supervised --episodes 300 --deals 334 --workers 2 --out /tmp/bench/sanma
+    python benchmarks/sanma.py supervised --episodes 1300 --deals 334 --workers 2 --out /tmp/bench/sanma
+    python benchmarks/sanma.py match --player runs/sanma-rl --deals 334 --workers 2 --out /tmp/bench/sanma
 
 `speed` plays whole hanchans of uniformly random legal moves on one core: through the engine alone (the rules,
-legality, wins and payments) and through the PettingZoo game (adding the 34 x 151 observation of every decision).
+legality, wins and payments) and through the PettingZoo game (adding the 34 x 157 observation of every decision).
 `bots` plays duplicate matches on appliedrl/SanmaVsBots-v0: each deal (a seeded game) is played three times with
 the tested bot in each seat against two copies of the opponent, reporting average rank, rank rates, win and
 deal-in rates and final score with 95% intervals; `greedy` against `greedy` is the control (parity is rank 2.0).
 `supervised` trains PPO with Meowjong's CNN through the runner, pre-trained on `--episodes` hanchans of the
 defensive bot (`pretrain_from=baseline:defensive`, against two defensive bots), and plays the pre-trained policy
 (RUN/pretrained) in duplicate against two defensive bots; the teacher there is at parity (2.0) by symmetry.
+`match` plays `--player` (a bot's name or a run folder: an RL-tuned agent) in duplicate against two `--opponent`s.
 Targets (issue 17): `defensive` beats `greedy` (average rank below 2.0, interval excluding it) over >= 1,000
-hanchans; the supervised model within 0.05 of its teacher's average rank; random play >= 30 hanchans per second
-on one core.
+hanchans; the supervised model within 0.05 of its teacher's average rank; the RL-tuned agent at most 1.85 against
+two `defensive` bots; random play >= 30 hanchans per second on one core.
 """
 
 from __future__ import annotations
@@ -111,17 +113,22 @@ def supervised(episodes: int, deals: int, workers: int, run_dir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=("speed", "bots", "supervised"))
+    parser.add_argument("part", choices=("speed", "bots", "supervised", "match"))
     parser.add_argument("--games", type=int, default=200, help="speed: random hanchans per measurement")
     parser.add_argument("--deals", type=int, default=334, help="bots, supervised: deals per match (3 hanchans each)")
     parser.add_argument("--episodes", type=int, default=300, help="supervised: demonstrated hanchans")
     parser.add_argument("--run-dir", type=Path, default=Path("runs/sanma-supervised"), help="supervised: the run")
+    parser.add_argument("--player", help="match: a bot's name or a run folder")
+    parser.add_argument("--opponent", default="defensive", choices=tuple(BOTS), help="match: the two opponents")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, help="folder for sanma_<part>.json")
     args = parser.parse_args()
+    if args.part == "match" and not args.player:
+        parser.error("match needs --player (a bot's name or a run folder)")
     start = time.perf_counter()
     parts = {"speed": lambda: speed(args.games), "bots": lambda: matches(list(MATCHES), args.deals, args.workers),
-             "supervised": lambda: supervised(args.episodes, args.deals, args.workers, args.run_dir)}
+             "supervised": lambda: supervised(args.episodes, args.deals, args.workers, args.run_dir),
+             "match": lambda: matches([(args.player, args.opponent)], args.deals, args.workers)}
     numbers = parts[args.part]()
     report = {"command": "python benchmarks/sanma.py " + " ".join(sys.argv[1:]),
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",

@@ -14,7 +14,15 @@ from appliedrl.runner import RunSpec, evaluate, run
 def test_the_cnn_maps_observations_to_action_logits():
     space = sanma_v0.raw_env().observation_space("player_0")["observation"]
     net = MeowjongCNN(space, A.N_ACTIONS)
-    assert net(torch.zeros(5, *space.shape)).shape == (5, A.N_ACTIONS)
+    obs = torch.rand(5, *space.shape)
+    assert net(obs).shape == (5, A.N_ACTIONS) and MeowjongCNN(space, 1)(obs).shape == (5, 1)
+    # without the dense head's logits, a discard's logit is its kind's row score (plain and red five alike)
+    torch.nn.init.zeros_(net.head[-1].weight)
+    torch.nn.init.zeros_(net.head[-1].bias)
+    logits, rows = net(obs), net.row_scores(net.convolutions(obs.transpose(1, 2)))[:, 0]
+    faces = range(A.FACES)
+    assert torch.equal(logits[:, [A.DISCARD + f for f in faces]], rows[:, [A.kind_of_face(f) for f in faces]])
+    assert not logits[:, A.KAN:].any()
 
 
 def test_ppo_pre_trained_on_the_defensive_bot_trains_and_evaluates_in_whole_deals(tmp_path):

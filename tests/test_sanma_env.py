@@ -3,13 +3,16 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+from mahjong.shanten import Shanten
 from pettingzoo.test import api_test, seed_test
 
 import appliedrl.envs  # noqa: F401  (registers the appliedrl/ ids)
 from appliedrl.envs.mahjong import actions as A
 from appliedrl.envs.mahjong import sanma_v0
-from appliedrl.envs.mahjong.encoding import COLUMNS, START
-from appliedrl.envs.mahjong.engine import IllegalActionError
+from appliedrl.domains.mahjong.bots import Greedy
+from appliedrl.envs.mahjong.encoding import COLUMNS, MAX_ACCEPTANCE, START, encode
+from appliedrl.envs.mahjong.engine import INDICATORS, Game, IllegalActionError, compose_wall
+from appliedrl.envs.mahjong.tiles import parse_tiles
 
 
 def test_pettingzoo_api_and_seed_tests():
@@ -85,3 +88,53 @@ def test_ansi_render_shows_the_hand_and_choices():
     game.reset(seed=3)
     text = game.render()
     assert text.startswith("E1 honba 0") and "hand " in text and "choices: " in text
+
+
+def test_lookahead_columns_show_the_best_discards_their_acceptance_and_the_shanten():
+    tiles = parse_tiles("123456789p1155s" + "2s" + "5s")  # the dealer's 13 tiles, its draw, the dora indicator
+    game = Game()
+    game.reset(walls=[compose_wall([tiles[:13], [], []], draws=tiles[13:14], dora=tiles[14:])])
+    obs = encode(game, 0)
+    one, two = (parse_tiles(name)[0] // 4 for name in ("1s", "2s"))
+    assert set(np.flatnonzero(obs[:, START["best_discards"]])) == {one, two}  # either leaves a tenpai
+    assert obs[one, START["acceptance"]] == 4 / MAX_ACCEPTANCE  # waiting on 3s: four unseen
+    assert obs[two, START["acceptance"]] == 3 / MAX_ACCEPTANCE  # on 1s (two unseen) and 5s (one: the indicator)
+    assert obs[0, START["shanten"]:START["shanten"] + 4].tolist() == [1, 0, 0, 0]
+
+
+def test_lookahead_columns_agree_with_the_mahjong_package_through_whole_games():
+    env, checked = sanma_v0.raw_env(length="east"), 0
+    bot = Greedy()
+    env.reset(seed=3)
+    for agent in env.agent_iter():
+        obs, _, terminated, truncated, _ = env.last()
+        if terminated or truncated:
+            env.step(None)
+            continue
+        game, seat = env.game, int(agent[-1])
+        if game.turn == seat and game.claim is None:
+            counts = list(game.seats[seat].counts)
+            hidden = [t for s in range(3) if s != seat for t in game.seats[s].hand]  # what this seat cannot see
+            hidden += game.wall[game.front:game.back + 1] + game.wall[-INDICATORS:][game.indicators:]
+            unseen = np.bincount(np.array(hidden) // 4, minlength=34)
+            after = {}
+            for kind in np.flatnonzero(counts):
+                counts[kind] -= 1
+                after[kind] = Shanten.calculate_shanten(counts, is_three_player=True)
+                counts[kind] += 1
+            best = min(after.values())
+            expected = {kind for kind, value in after.items() if value == best}
+            assert set(np.flatnonzero(obs["observation"][:, START["best_discards"]])) == expected
+            for kind in expected:
+                counts[kind] -= 1
+                accepted = 0
+                for drawn in np.flatnonzero(unseen):
+                    counts[drawn] += 1
+                    accepted += unseen[drawn] * (Shanten.calculate_shanten(counts, is_three_player=True) < best)
+                    counts[drawn] -= 1
+                counts[kind] += 1
+                shown = np.float32(min(accepted, MAX_ACCEPTANCE) / MAX_ACCEPTANCE)
+                assert obs["observation"][kind, START["acceptance"]] == shown
+            checked += 1
+        env.step(int(bot.predict(obs["observation"], obs["action_mask"])))
+    assert checked > 100

@@ -1,4 +1,4 @@
-"""Heuristic sanma bots that read only the observation a seat gets (the 34 x 151 encoding and the action mask).
+"""Heuristic sanma bots that read only the observation a seat gets (the 34 x 157 encoding and the action mask).
 
 `Greedy`: win when it can, kita always, riichi when tenpai, pon only a valuable pair (dragons, own or round
 wind), and otherwise discard toward the lowest shanten (three-player rules), breaking ties by acceptance: the
@@ -15,8 +15,8 @@ import numpy as np
 
 from appliedrl.envs.mahjong import actions as A
 from appliedrl.envs.mahjong.encoding import DECISIONS, START
-from appliedrl.envs.mahjong.hands import shanten
-from appliedrl.envs.mahjong.tiles import HONOR_KINDS, KINDS, PIN_KINDS, SOU_KINDS
+from appliedrl.envs.mahjong.hands import acceptance, shanten
+from appliedrl.envs.mahjong.tiles import HONOR_KINDS
 
 DRAGONS = (31, 32, 33)
 OPPONENTS = ("next_", "after_")
@@ -42,28 +42,6 @@ class View:
         seat_wind = 27 + int(obs[0, START["seat_wind"]:START["seat_wind"] + 3].argmax())
         round_wind = 27 + int(obs[0, START["round"]:START["round"] + 9].argmax()) // 3
         self.valuable = {*DRAGONS, seat_wind, round_wind}
-
-
-def _neighbours(kind: int) -> range | tuple[int, ...]:
-    """Kinds a drawn tile must be within to help a hand holding `kind`: itself, or two steps in its suit."""
-    for suit in (PIN_KINDS, SOU_KINDS):
-        if kind in suit:
-            return range(max(suit[0], kind - 2), min(suit[-1], kind + 2) + 1)
-    return (kind,)
-
-
-def acceptance(counts: np.ndarray, unseen: np.ndarray) -> int:
-    """Unseen tiles that lower the shanten of a 3n+1 hand."""
-    base = shanten(tuple(counts))
-    candidates = {k for kind in np.flatnonzero(counts) for k in _neighbours(int(kind))} & set(KINDS)
-    total = 0
-    for kind in candidates:
-        if counts[kind] < 4 and unseen[kind]:
-            counts[kind] += 1
-            if shanten(tuple(counts)) < base:
-                total += int(unseen[kind])
-            counts[kind] -= 1
-    return total
 
 
 class Greedy:
@@ -116,7 +94,7 @@ class Greedy:
         best = min(s[0] for s in scored)
         if self._folding(view):
             return min(faces, key=lambda face: (self._danger(view, A.kind_of_face(face)), face))
-        options = [(-acceptance(counts, view.unseen), _keep_value(kind), self._red_last(face), face)
+        options = [(-acceptance(list(counts), view.unseen), _keep_value(kind), self._red_last(face), face)
                    for s, face, kind, counts in scored if s == best]
         return min(options)[-1]
 

@@ -270,3 +270,43 @@ def shanten(counts: tuple[int, ...]) -> int:
         orphans = [counts[k] for k in TERMINALS_AND_HONORS]
         best = min(best, 13 - (13 - orphans.count(0)) - (1 if max(orphans) >= 2 else 0))
     return best
+
+
+def _neighbours(kind: int) -> Sequence[int]:
+    """Kinds a drawn tile must be within to help a hand holding `kind`: itself, or two steps in its suit."""
+    for suit in SUITS:
+        if kind in suit:
+            return range(max(suit[0], kind - 2), min(suit[-1], kind + 2) + 1)
+    return (kind,)
+
+
+def acceptance(counts: list[int], unseen: Sequence[int]) -> int:
+    """Unseen tiles that lower the shanten of concealed 3n + 1 counts (ukeire); `counts` is restored."""
+    base = shanten(tuple(counts))
+    candidates = {k for kind, count in enumerate(counts) if count for k in _neighbours(kind)}
+    total = 0
+    for kind in candidates:
+        if counts[kind] < 4 and unseen[kind]:
+            counts[kind] += 1
+            if shanten(tuple(counts)) < base:
+                total += int(unseen[kind])
+            counts[kind] -= 1
+    return total
+
+
+def best_discards(counts: Sequence[int], unseen: Sequence[int]) -> tuple[int, dict[int, int]]:
+    """The lowest shanten one discard leaves concealed 3n + 2 counts, and the kinds whose discard leaves it, each
+    with the acceptance of the hand it leaves."""
+    work = list(counts)
+    after = {}
+    for kind in [k for k, count in enumerate(counts) if count]:
+        work[kind] -= 1
+        after[kind] = shanten(tuple(work))
+        work[kind] += 1
+    best = min(after.values())
+    accepted = {}
+    for kind in [k for k, value in after.items() if value == best]:
+        work[kind] -= 1
+        accepted[kind] = acceptance(work, unseen)
+        work[kind] += 1
+    return best, accepted

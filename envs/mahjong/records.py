@@ -208,7 +208,7 @@ def replay(events: Sequence[dict], rules: Rules = Rules()) -> Iterator[tuple[Gam
 
 
 def decisions(events: Sequence[dict], rules: Rules = Rules()) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
-    """The record's decisions as training examples: (observation [34, 151], action mask [63], action, seat)."""
+    """The record's decisions as training examples: (observation [34, 157], action mask [63], action, seat)."""
     for game, seat, action in replay(events, rules):
         mask = np.zeros(A.N_ACTIONS, np.int8)
         mask[game.legal_actions()] = 1

@@ -1,7 +1,7 @@
 """Sanma as a PettingZoo AEC game: three seats, one decision at a time, claims asked seat by seat.
 
 `env()` is the raw game behind PettingZoo's order-enforcing and bounds-checking wrappers (`raw_env()` without
-them). Observations are {"observation": the 34 x 151 encoding (see encoding.py), "action_mask": int8 mask over
+them). Observations are {"observation": the 34 x 157 encoding (see encoding.py), "action_mask": int8 mask over
 the 63 actions (see actions.py)}; only the seat to act has a non-zero mask. Rewards are each seat's score change
 in thousands of points as it happens (riichi sticks, wins, draws; `reward="score"`, the default, so an episode's
 return is (final score - start) / 1000), or rank points +1 / 0 / -1 at the game's end (`reward="rank"`). The
