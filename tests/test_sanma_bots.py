@@ -10,7 +10,7 @@ from appliedrl.envs.mahjong import actions as A
 from appliedrl.envs.mahjong import sanma_v0
 from appliedrl.envs.mahjong.encoding import encode
 from appliedrl.envs.mahjong.engine import Game, compose_wall
-from appliedrl.envs.mahjong.hands import shanten
+from appliedrl.envs.mahjong.hands import acceptance, shanten
 from appliedrl.envs.mahjong.tiles import KINDS, TILES, parse_tiles
 
 
@@ -101,3 +101,26 @@ def test_terminal_play_takes_typed_choices_and_re_asks_on_bad_ones():
     assert sum(scores) == 105_000 and len(asked) > 3
     assert any(line.startswith("not a choice: 'not a tile'; choices: ") for line in lines)
     assert parse_choice("5pr", [A.discard_of(52)]) == A.discard_of(52) and parse_choice("riichi", [A.PASS]) is None
+
+
+def test_acceptance_counts_every_tile_that_lowers_the_shanten():
+    rng = random.Random(1)
+    hands = [parse_tiles("19m19p19s1pESWNP" + "F"), parse_tiles("19m19p1s5599sEESW")]  # orphans-bound, regular
+    for _ in range(300):
+        counts = [0] * 34
+        for tile in rng.sample(TILES, 13):
+            counts[tile // 4] += 1
+        hands.append([k * 4 for k, c in enumerate(counts) for _ in range(c)])
+    for tiles in hands:
+        counts = [0] * 34
+        for tile in tiles[:13]:
+            counts[tile // 4] += 1
+        unseen = [4 - c if k in KINDS else 0 for k, c in enumerate(counts)]
+        base = Shanten.calculate_shanten(counts, is_three_player=True)
+        expected = 0
+        for kind in KINDS:
+            if unseen[kind]:
+                counts[kind] += 1
+                expected += unseen[kind] * (Shanten.calculate_shanten(counts, is_three_player=True) < base)
+                counts[kind] -= 1
+        assert acceptance(counts, unseen) == expected, counts

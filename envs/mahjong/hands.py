@@ -267,9 +267,14 @@ def shanten(counts: tuple[int, ...]) -> int:
     if total >= 13:
         pairs = counts.count(2) + counts.count(3) + counts.count(4)
         best = min(best, 6 - pairs + max(0, 7 - (34 - counts.count(0))))
-        orphans = [counts[k] for k in TERMINALS_AND_HONORS]
-        best = min(best, 13 - (13 - orphans.count(0)) - (1 if max(orphans) >= 2 else 0))
+        best = min(best, _orphans_shanten(counts))
     return best
+
+
+def _orphans_shanten(counts: Sequence[int]) -> int:
+    """The shanten of 13 or 14 concealed tiles toward thirteen orphans."""
+    orphans = [counts[k] for k in TERMINALS_AND_HONORS]
+    return 13 - (13 - orphans.count(0)) - (1 if max(orphans) >= 2 else 0)
 
 
 def _neighbours(kind: int) -> Sequence[int]:
@@ -284,6 +289,8 @@ def acceptance(counts: list[int], unseen: Sequence[int]) -> int:
     """Unseen tiles that lower the shanten of concealed 3n + 1 counts (ukeire); `counts` is restored."""
     base = shanten(tuple(counts))
     candidates = {k for kind, count in enumerate(counts) if count for k in _neighbours(kind)}
+    if sum(counts) == 13 and _orphans_shanten(counts) == base:  # thirteen orphans: any terminal or honour may help
+        candidates.update(TERMINALS_AND_HONORS)
     total = 0
     for kind in candidates:
         if counts[kind] < 4 and unseen[kind]:
