@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="DQN config override")
     parser.add_argument("--seeds", type=int, default=5, help="training seeds 0..seeds-1")
-    parser.add_argument("--steps", type=int, help="training env steps (default: the recipe's budget, 200,000)")
+    parser.add_argument("--steps", type=int, help="training env steps (default: the recipe's budget, 800,000)")
     parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--speed", action="store_true", help="only measure env steps/s at 1 and 1,024 envs")

@@ -1,7 +1,7 @@
 """Train Double DQN to sell a block of shares (Almgren–Chriss with time-varying liquidity), then compare its cost
 with TWAP and the Almgren–Chriss schedule on the same seeded price paths.
 
-Run: `python examples/trading_execution.py` (under a minute; the recipe's full budget, 200,000 steps, is what
+Run: `python examples/trading_execution.py` (under a minute; the recipe's full budget, 800,000 steps, is what
 docs/trading.md reports). Add keywords to ENV_KWARGS for other instances, e.g. {"liquidity": "deterministic"}.
 """
 
