@@ -5,6 +5,8 @@ import random
 import numpy as np
 from mahjong.shanten import Shanten
 
+from sanma_hands import random_counts
+
 from appliedrl.domains.mahjong.bots import Defensive, Greedy
 from appliedrl.envs.mahjong import actions as A
 from appliedrl.envs.mahjong import sanma_v0
@@ -17,14 +19,9 @@ from appliedrl.envs.mahjong.tiles import KINDS, TILES, parse_tiles
 def test_shanten_equals_the_mahjong_package():
     rng = random.Random(0)
     for _ in range(4000):
-        size = rng.choice([1, 2, 4, 5, 7, 8, 10, 11, 13, 14])
-        kinds = rng.sample(KINDS, rng.choice([3, 5, 7, 27]))  # few kinds: pairs, quads and long suits
-        pool = [t for t in TILES if t // 4 in kinds]
-        if len(pool) < size:
+        counts = random_counts(rng, rng.choice([1, 2, 4, 5, 7, 8, 10, 11, 13, 14]), [3, 5, 7, 27])
+        if counts is None:
             continue
-        counts = [0] * 34
-        for tile in rng.sample(pool, size):
-            counts[tile // 4] += 1
         assert shanten(tuple(counts)) == Shanten.calculate_shanten(counts, is_three_player=True), counts
 
 

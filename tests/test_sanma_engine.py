@@ -7,6 +7,8 @@ from mahjong.agari import Agari
 from mahjong.hand_calculating.hand_config import HandConfig, OptionalRules
 from mahjong.hand_calculating.scores import ScoresCalculator
 
+from sanma_hands import random_counts
+
 from appliedrl.envs.mahjong import actions as A
 from appliedrl.envs.mahjong.engine import Game, IllegalActionError, compose_wall
 from appliedrl.envs.mahjong.hands import is_complete, waits
@@ -166,13 +168,9 @@ def test_illegal_action_names_the_legal_ones():
 def test_waits_and_complete_hands_agree_with_the_mahjong_package():
     rng, agari = random.Random(0), Agari()
     for _ in range(3000):
-        kinds = rng.sample(KINDS, rng.choice([5, 7, 9]))
-        pool = [t for t in TILES if t // 4 in kinds]
-        if len(pool) < 13:
+        counts = random_counts(rng, 13, [5, 7, 9])
+        if counts is None:
             continue
-        counts = [0] * 34
-        for tile in rng.sample(pool, 13):
-            counts[tile // 4] += 1
         expected = []
         for kind in KINDS:
             if counts[kind] < 4:
@@ -277,13 +275,9 @@ def test_the_riichi_prefilter_never_hides_a_tenpai_discard():
 
     rng, found = random.Random(2), 0
     for _ in range(6000):
-        kinds = rng.sample(KINDS, rng.choice([4, 6, 8, 27]))
-        pool = [t for t in TILES if t // 4 in kinds]
-        if len(pool) < 14:
+        counts = random_counts(rng, 14, [4, 6, 8, 27])
+        if counts is None:
             continue
-        counts = [0] * 34
-        for tile in rng.sample(pool, 14):
-            counts[tile // 4] += 1
         if any(waits(counts[:k] + [counts[k] - 1] + counts[k + 1:]) for k in range(34) if counts[k]):
             found += 1
             assert _may_be_one_from_tenpai(counts), counts
