@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import lxml.html
+import lxml.etree
 
 from appliedrl.envs.web.tasks import Form
 
 CLICKABLE_TAGS = ("button", "a", "label")
 FOCUSABLE_TAGS = ("button", "a", "input")
 TYPABLE_TYPES = ("text", "password")
+HTML_PARSER = lxml.etree.HTMLParser()  # plain lxml elements: lxml.html's element classes cost a lookup per node
 
 
 class Page:
@@ -53,7 +54,8 @@ class Page:
         self.controls = {ref: self._control(ref, r) for ref, r in enumerate(records) if r["tag"] == "label"}
         self.static = [{"ref": ref, "parent": r["parent"], "tag": r["tag"], "text": " ".join(r["text"].split()),
                         "id": r["id"], "classes": r["class"], "type": kinds[ref], "clickable": self.clickable(ref),
-                        "typable": self._typable[ref]} for ref, r in enumerate(records)]
+                        "typable": self._typable[ref], "value": "", "focused": False, "checked": False}
+                       for ref, r in enumerate(records)]  # each element as it is with no state
 
     def _control(self, ref: int, record: dict[str, Any]) -> int | None:
         """The input a <label> controls: its `for` target, else the first input inside it."""
@@ -87,9 +89,11 @@ class Page:
         kept until the page's state changes (read it, do not modify it)."""
         state = (self.focused, tuple(self.values.values()), tuple(self.checked.values()))
         if self._listed is None or self._listed[0] != state:
-            self._listed = (state, [{**element, "value": self.values.get(ref, ""), "focused": self.focused == ref,
-                                     "checked": self.checked.get(ref, False)}
-                                    for ref, element in enumerate(self.static)])
+            listed = list(self.static)
+            for ref in {*self.values, *self.checked, *(() if self.focused is None else (self.focused,))}:
+                listed[ref] = {**self.static[ref], "value": self.values.get(ref, ""), "focused": self.focused == ref,
+                               "checked": self.checked.get(ref, False)}
+            self._listed = (state, listed)
         return self._listed[1]
 
 
@@ -100,7 +104,7 @@ class DomPage(Page):
         self.load(page)
 
     def load(self, page: str) -> None:
-        body = lxml.html.document_fromstring(page).find("body")
+        body = lxml.etree.fromstring(page, HTML_PARSER).find("body")
         nodes = [body, *body.iterdescendants()]
         ref_of = {node: ref for ref, node in enumerate(nodes)}
         records = []
