@@ -152,7 +152,7 @@ class Agent(Algorithm):
         if not isinstance(self.config, self.Config):
             raise TypeError(f"{self.name} needs a {self.Config.__name__}, got {type(self.config).__name__}")
         self.config.validate()
-        self.seed, self.env_kwargs = seed, dict(env_kwargs or {})
+        self.seed, self.env_kwargs = seed, {**self.config.env_kwargs, **(env_kwargs or {})}
         self.env_id = env if isinstance(env, str) else env_id  # env_id: what a loaded agent was trained on
         self.config.apply_threads()
         seed_everything(seed)

@@ -59,6 +59,9 @@ class AgentConfig(RunConfig):
     # a domain network instead of the MLP, "package.module:Class" (see networks.build_network), and its keywords
     network: str | None = None
     network_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # env keywords a recipe gives the env (rl-zoo's env_kwargs, e.g. a lower-variance reward); the user's own
+    # env keywords win over them
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     # env keywords for the trainer's evaluation episodes, over the training env's (e.g. a fixed opponent)
     eval_env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     # turn-based games whose opponents include "self": iterations between snapshots of the learner (SelfPlay)

@@ -211,7 +211,7 @@ class Evaluation:
 def evaluate(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None, episodes: int = 20,
              seed: int = 0, deterministic: bool = True, best: bool = False) -> Evaluation:
     """Evaluate `baseline:NAME` or a run folder / saved agent file on seeded episodes of `env_id` (default: the
-    run's own env and keywords). `best` evaluates the run's best evaluated policy (RUN/best/) instead of its
+    run's own env and keywords, with its config's `eval_env_kwargs` over them). `best` evaluates the run's best evaluated policy (RUN/best/) instead of its
     final one."""
     if episodes < 1:
         raise RunError(f"episodes must be >= 1, got {episodes}")
@@ -225,8 +225,9 @@ def evaluate(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] 
     env_id = env_id or loaded.env_id
     if env_id is None:
         raise RunError("the run does not record its env id; pass --env ENV_ID")
-    if env_kwargs is None:
-        env_kwargs = loaded.env_kwargs if _same_env(env_id, loaded.env_id) else {}
+    if env_kwargs is None:  # the run's own evaluation env, as its trainer's evaluations saw it
+        own = loaded.env_kwargs | getattr(loaded.config, "eval_env_kwargs", {})
+        env_kwargs = own if _same_env(env_id, loaded.env_id) else {}
     spec = spec_of(env_id)
     check_pairing(type(loaded), spec)
     if spec.kind == "parallel":

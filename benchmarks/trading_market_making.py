@@ -42,7 +42,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="PPO training steps per seed (default: the recipe's budget, 2M)")
     parser.add_argument("--episodes", type=int, default=10_000, help="evaluation episodes per policy")
     parser.add_argument("--eval-seed", type=int, default=12345)
-    parser.add_argument("--rewards", nargs="*", help="train PPO with each of these rewards (default: env_kwargs')")
+    parser.add_argument("--rewards", nargs="*", help="train PPO with each of these rewards (default: --env-kw's, "
+                                                     "else the recipe's)")
     args = parser.parse_args()
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
     quiet = {"eval_freq": 0, "tensorboard": False}  # the benchmark evaluates at the end, on its own episodes
@@ -60,8 +61,8 @@ def main() -> None:
             continue  # the CJP and AS quotes need depth actions
         result = evaluate(make(env, 0), ENV_ID, args.episodes, args.eval_seed, eval_kwargs, max_parallel=1000)
         rows.append((name, result, 0.0))
-    for reward in args.rewards or [env_kwargs.get("reward", "pnl")]:
-        kwargs = env_kwargs | {"reward": reward}
+    for reward in args.rewards or [(config.env_kwargs | env_kwargs).get("reward", "pnl")]:
+        kwargs = env_kwargs | {"reward": reward}  # over the recipe's env_kwargs
         for seed in args.seeds:
             start = time.perf_counter()
             agent = PPO(ENV_ID, config, seed, kwargs)

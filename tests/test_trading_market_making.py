@@ -7,6 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -18,7 +19,7 @@ from appliedrl.domains.trading.market_making import (CarteaJaimungalPolicy, Fixe
                                                      avellaneda_stoikov_spread, cjp_value)
 from appliedrl.envs.trading import MarketMakingEnv, MarketMakingVectorEnv
 from appliedrl.envs.trading.lobster import book_path, load_lobster
-from appliedrl.envs.trading.market_making import FLATTEN
+from appliedrl.envs.trading.market_making import FLATTEN, expected_fills
 
 ENV_ID = "appliedrl/MarketMaking-v0"
 PAPER = dict(arrival_rate=10.0, fill_decay=1.0, volatility=0.1, running_penalty=0.5, terminal_penalty=0.001,
@@ -173,6 +174,49 @@ def test_info_reports_the_quotes_the_market_saw_and_the_inventory_they_were_post
     env.reset(seed=0)
     info = env.step(np.array([0.5, 3.0], np.float32))[4]
     assert (info["bid_depth"], info["ask_depth"], info["quoting_inventory"]) == (0.5, 2.0, 0.0)  # clipped
+
+
+def test_expected_fills_match_the_capped_poisson_mean():
+    mean = np.array([0.0, 0.05, 0.3, 2.0, 7.0, 0.1, 3.0])
+    size = np.array([3.0, 0.0, 1.0, 2.0, 40.0, 1.0, 0.0])
+    brute = [sum(min(k, s) * scipy.stats.poisson.pmf(k, m) for k in range(100)) for m, s in zip(mean, size)]
+    np.testing.assert_allclose(expected_fills(mean, size), brute, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("midprice", ["brownian", "ou", "jumps"])
+def test_expected_pnl_reward_is_the_conditional_mean_of_the_pnl_reward(midprice):
+    """From one state (near the inventory bound, off the OU mean), the expected-PnL reward of a step is the same
+    for every draw and equals the average PnL reward; without penalties it is then a constant."""
+    n, depths = 200_000, np.array([0.2, 0.7])
+    params = dict(arrival_rate=250.0, max_inventory=2, running_penalty=0.0, terminal_penalty=0.0, midprice=midprice,
+                  volatility=0.5, jump_rate=30.0, mean_reversion=20.0)
+    rewards = {}
+    for reward in ("pnl", "expected_pnl"):
+        envs = MarketMakingVectorEnv(n, reward=reward, **params)
+        envs.reset(seed=3)
+        book, market = envs._episodes.book, envs._episodes.market
+        market.mid[:] = 100.4
+        book.q[:], book.cash[:] = 1.0, -100.4  # bought one unit at the mid: the bid has room for one more fill
+        book.value[:] = 0.0
+        rewards[reward] = envs.step(np.tile(depths, (n, 1)))[1]
+    exact = rewards["expected_pnl"]
+    np.testing.assert_allclose(exact, exact[0], rtol=1e-9)
+    pnl = rewards["pnl"]
+    assert abs(pnl.mean() - exact[0]) < 4 * pnl.std() / np.sqrt(n), (pnl.mean(), exact[0])
+    assert exact[0] > 0.1  # the spread income is there (orders arrive 2.5 times a step)
+
+
+def test_expected_pnl_keeps_the_objective_and_cuts_the_variance():
+    policy = CarteaJaimungalPolicy(MarketMakingEnv())
+    realised = evaluate(policy, ENV_ID, 2000, seed=1, max_parallel=1000)
+    expected = evaluate(policy, ENV_ID, 2000, seed=1, env_kwargs={"reward": "expected_pnl"}, max_parallel=1000)
+    assert expected.metrics["objective"] == pytest.approx(realised.metrics["objective"])  # the same episodes
+    difference = expected.returns - realised.returns
+    assert abs(difference.mean()) < 4 * difference.std() / np.sqrt(len(difference))
+    assert expected.std < 0.5 * realised.std
+    replay = [evaluate(FixedDepthPolicy(MarketMakingEnv(**REPLAY)), ENV_ID, 20, seed=1, max_parallel=20,
+                       env_kwargs=dict(REPLAY, reward=reward)).returns for reward in ("pnl", "expected_pnl")]
+    np.testing.assert_array_equal(*replay)  # a replayed step draws nothing: its expectation is what happened
 
 
 @pytest.mark.parametrize("reward", ["trade_completion", "dsr", "asymmetric"])

@@ -368,3 +368,18 @@ def test_training_counts_its_episodes(tiny_ppo_config):
     agent.learn(320, progress_bar=False)
     assert agent.episodes_finished == 320 // 5
     assert agent.rollout_metrics()["rollout/episodes"] == 320 // 5
+
+
+def test_config_env_kwargs_sit_under_the_users_and_runs_evaluate_on_their_eval_env(tmp_path, tiny_ppo_config):
+    from appliedrl.runner import RunSpec, evaluate as evaluate_run, run
+
+    config = dataclasses.replace(tiny_ppo_config, env_kwargs={"episode_length": 3})
+    assert PPO("tests/MaskedChoice-v0", config).env_kwargs == {"episode_length": 3}
+    assert PPO("tests/MaskedChoice-v0", config, env_kwargs={"episode_length": 2}).env_kwargs == {"episode_length": 2}
+    overrides = dataclasses.asdict(config) | {"eval_env_kwargs": {"episode_length": 6}}
+    run(RunSpec("tests/MaskedChoice-v0", "ppo", 0, 64, {}, overrides, use_recipe=False, run_dir=tmp_path / "run",
+                progress_bar=False))
+    own = evaluate_run(str(tmp_path / "run"), episodes=4)
+    assert own.env_kwargs == {"episode_length": 6} and (own.result.lengths == 6).all()
+    given = evaluate_run(str(tmp_path / "run"), env_kwargs={}, episodes=4)
+    assert (given.result.lengths == 5).all()  # the env's own default

@@ -16,6 +16,10 @@ quoting until the inventory moves back; cash and inventory stay exact.
 
 Rewards (`reward=`): "pnl" (default) is the change of the marked-to-market value minus φ q² Δt each step and
 minus α q_T² at the end, so an episode's return is the CJP objective X_T + q_T S_T − α q_T² − φ Σ q² Δt;
+"expected_pnl" is "pnl" with the step's value change (spread income plus inventory times the midprice move)
+replaced by its expectation over the step's draws, given the state and the quotes (Rao–Blackwell): every
+policy's expected return is the same objective, with a fraction of the variance. A replayed book draws nothing
+within a step (the record decides the fills), so in replay mode it equals "pnl";
 "trade_completion" is the realised profit of each closing fill relative to `completion_target`, clipped to ±1;
 "dsr" is Moody's differential Sharpe ratio (η = 0.01) of the per-step value changes; "asymmetric" is the value
 change with gains from inventory damped by half (Spooner et al.'s asymmetrically dampened PnL). Whatever the
@@ -44,13 +48,14 @@ from appliedrl.envs.render import bar_frame
 
 MODES = ("model", "replay")
 MIDPRICES = ("brownian", "ou", "gbm", "jumps")
-REWARDS = ("pnl", "trade_completion", "dsr", "asymmetric")
+REWARDS = ("pnl", "expected_pnl", "trade_completion", "dsr", "asymmetric")
 ACTIONS = ("depths", "grid")
 GRID_LEVELS = (0, 4, 9, 14)
 GRID_PAIRS = [(b, a) for b in GRID_LEVELS for a in GRID_LEVELS if (b, a) != (0, 0)]
 NO_OP, FLATTEN = 0, len(GRID_PAIRS) + 1
 DSR_RATE = 0.01
 ASYMMETRIC_DAMPING = 0.5
+TAIL_NEGLIGIBLE = 1e-15  # Poisson tail probabilities below this add nothing a float64 sum can hold
 
 
 def _number(name: str, value: Any, low: float, strict: bool = False) -> float:
@@ -65,6 +70,20 @@ def _choice(name: str, value: Any, valid: tuple[str, ...]) -> str:
     if value not in valid:
         raise ValueError(f"{name}={value!r} is invalid; valid choices: {', '.join(valid)}")
     return value
+
+
+def expected_fills(mean: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """E[min(N, size)] for N ~ Poisson(mean), elementwise: the expected units filled on a side offering `size`."""
+    expected, pmf = np.zeros_like(mean), np.exp(-mean)
+    cdf = pmf.copy()
+    for k in range(int(size.max(initial=0))):
+        tail = np.maximum(1.0 - cdf, 0.0)  # P(N > k)
+        expected += np.where(k < size, tail, 0.0)
+        if tail.max() < TAIL_NEGLIGIBLE:
+            break
+        pmf = pmf * mean / (k + 1)
+        cdf += pmf
+    return expected
 
 
 class ModelMarket:
@@ -94,6 +113,18 @@ class ModelMarket:
 
     def quote_prices(self, bid_depth: np.ndarray, ask_depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.mid - bid_depth, self.mid + ask_depth
+
+    def expected_step(self, bid_depth: np.ndarray, ask_depth: np.ndarray, bid_size: np.ndarray,
+                      ask_size: np.ndarray, inventory: np.ndarray) -> np.ndarray:
+        """The next step's expected change of the marked-to-market value, given the quotes and the state: the
+        spread income of the expected fills plus the expected inventory times the midprice's drift."""
+        mean_orders = self.arrival_rate * self.dt
+        bought = expected_fills(mean_orders * np.exp(-self.kappa * bid_depth), bid_size)
+        sold = expected_fills(mean_orders * np.exp(-self.kappa * ask_depth), ask_size)
+        if self.midprice != "ou":  # Brownian, GBM and symmetric jumps are martingales
+            return bought * bid_depth + sold * ask_depth
+        drift = self.mean_reversion * (self.initial_price - self.mid) * self.dt
+        return bought * bid_depth + sold * ask_depth + (inventory + bought - sold) * drift
 
     def step(self, bid_depth: np.ndarray, ask_depth: np.ndarray, bid_size: np.ndarray, ask_size: np.ndarray,
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +198,7 @@ class Book:
         running = self.phi * self.q**2 * self.dt
         terminal = np.where(last, self.alpha * self.q**2, 0.0)
         self.penalty += running + terminal
-        if self.reward == "pnl":
+        if self.reward in ("pnl", "expected_pnl"):
             return change - running - terminal
         if self.reward == "trade_completion":
             return np.clip(realised / self.completion_target, -1.0, 1.0)
@@ -287,13 +318,20 @@ class _Episodes:
         q_before, mid_before = book.q.copy(), market.mid.copy()
         self.quotes = {"bid_depth": depths[:, 0], "ask_depth": depths[:, 1], "quoting_inventory": q_before}
         bid_price, ask_price = market.quote_prices(depths[:, 0], depths[:, 1])
-        bought, sold = market.step(depths[:, 0], depths[:, 1], self.max_inventory - book.q,
-                                   self.max_inventory + book.q, rng)
+        sizes = self.max_inventory - book.q, self.max_inventory + book.q
+        averaged = self.reward == "expected_pnl" and self.mode == "model"
+        if averaged:
+            expected_change = market.expected_step(depths[:, 0], depths[:, 1], *sizes, book.q)
+        bought, sold = market.step(depths[:, 0], depths[:, 1], *sizes, rng)
         realised += book.trade(bought, bid_price)
         realised += book.trade(-sold, ask_price)
         self.t += 1
         last = self.t >= self.steps
-        return book.settle(market.mid, q_before, mid_before, realised, last), last
+        rewards = book.settle(market.mid, q_before, mid_before, realised, last)
+        if averaged:  # swap the realised value change for its expectation
+            rewards += expected_change - (bought * depths[:, 0] + sold * depths[:, 1]
+                                          + book.q * (market.mid - mid_before))
+        return rewards, last
 
     def metrics(self, i: int) -> dict[str, float]:
         return {"objective": self.book.objective(i), "pnl": float(self.book.value[i]),
