@@ -183,7 +183,7 @@ def test_expected_fills_match_the_capped_poisson_mean():
     np.testing.assert_allclose(expected_fills(mean, size), brute, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("midprice", ["brownian", "ou", "jumps"])
+@pytest.mark.parametrize("midprice", ["brownian", "ou", "gbm", "jumps"])
 def test_expected_pnl_reward_is_the_conditional_mean_of_the_pnl_reward(midprice):
     """From one state (near the inventory bound, off the OU mean), the expected-PnL reward of a step is the same
     for every draw and equals the average PnL reward; without penalties it is then a constant."""
