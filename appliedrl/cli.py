@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate a run folder or baseline:NAME")
     evaluate.add_argument("policy", help="a run folder (or saved agent file), or baseline:NAME")
     evaluate.add_argument("--env", help="env id (default: the run's env)")
-    evaluate.add_argument("--env-kw", action="append", metavar="KEY=VALUE", help="keyword argument for the env")
+    evaluate.add_argument("--env-kw", action="append", metavar="KEY=VALUE",
+                          help="keyword argument for the env (default: the run's own, with its eval_env_kwargs over "
+                               "them)")
     evaluate.add_argument("--episodes", type=int, default=20)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--best", action="store_true", help="a run's best evaluated policy (RUN/best/) instead of "

@@ -211,8 +211,8 @@ class Evaluation:
 def evaluate(policy: str, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None, episodes: int = 20,
              seed: int = 0, deterministic: bool = True, best: bool = False) -> Evaluation:
     """Evaluate `baseline:NAME` or a run folder / saved agent file on seeded episodes of `env_id` (default: the
-    run's own env and keywords, with its config's `eval_env_kwargs` over them). `best` evaluates the run's best evaluated policy (RUN/best/) instead of its
-    final one."""
+    run's own env and keywords, with its config's `eval_env_kwargs` over them). `best` evaluates the run's best
+    evaluated policy (RUN/best/) instead of its final one."""
     if episodes < 1:
         raise RunError(f"episodes must be >= 1, got {episodes}")
     if seed < 0:
