@@ -15,7 +15,7 @@ import numpy as np
 
 from appliedrl.envs.mahjong import actions as A
 from appliedrl.envs.mahjong.encoding import DECISIONS, START
-from appliedrl.envs.mahjong.hands import acceptance, shanten
+from appliedrl.envs.mahjong.hands import best_discards, shanten
 from appliedrl.envs.mahjong.tiles import HONOR_KINDS
 
 DRAGONS = (31, 32, 33)
@@ -57,7 +57,7 @@ class Greedy:
         self.rng = np.random.default_rng(seed)
 
     def predict(self, obs: Any, mask: Any = None, deterministic: bool = True) -> Any:
-        """An action for one observation [34, 151] with its mask, or for a batch of them."""
+        """An action for one observation [34, 157] with its mask, or for a batch of them."""
         obs = np.asarray(obs)
         if obs.ndim == 3:
             return np.array([self.predict(o, m, deterministic) for o, m in zip(obs, np.asarray(mask))])
@@ -85,17 +85,11 @@ class Greedy:
 
     def discard(self, view: View, faces: list[int]) -> int:
         """The discard toward the lowest shanten, the widest acceptance, then the least useful kind."""
-        scored = []
-        for face in faces:
-            kind = A.kind_of_face(face)
-            counts = view.hand.copy()
-            counts[kind] -= 1
-            scored.append((shanten(tuple(counts)), face, kind, counts))
-        best = min(s[0] for s in scored)
         if self._folding(view):
             return min(faces, key=lambda face: (self._danger(view, A.kind_of_face(face)), face))
-        options = [(-acceptance(list(counts), view.unseen), _keep_value(kind), self._red_last(face), face)
-                   for s, face, kind, counts in scored if s == best]
+        _, accepted = best_discards(view.hand.tolist(), view.unseen, {A.kind_of_face(face) for face in faces})
+        options = [(-accepted[kind], _keep_value(kind), self._red_last(face), face)
+                   for face in faces if (kind := A.kind_of_face(face)) in accepted]
         return min(options)[-1]
 
     @staticmethod

@@ -9,7 +9,7 @@ form. Hand value, yaku and fu come from the `mahjong` package (see `appliedrl.en
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from typing import Collection, Sequence
 
 from appliedrl.envs.mahjong.tiles import HONOR_KINDS, MAN_KINDS, PIN_KINDS, SOU_KINDS, TERMINALS_AND_HONORS
 
@@ -301,12 +301,13 @@ def acceptance(counts: list[int], unseen: Sequence[int]) -> int:
     return total
 
 
-def best_discards(counts: Sequence[int], unseen: Sequence[int]) -> tuple[int, dict[int, int]]:
-    """The lowest shanten one discard leaves concealed 3n + 2 counts, and the kinds whose discard leaves it, each
-    with the acceptance of the hand it leaves."""
+def best_discards(counts: Sequence[int], unseen: Sequence[int],
+                  kinds: Collection[int] | None = None) -> tuple[int, dict[int, int]]:
+    """The lowest shanten one discard (of `kinds`, default: any held) leaves concealed 3n + 2 counts, and the
+    kinds whose discard leaves it, each with the acceptance of the hand it leaves."""
     work = list(counts)
     after = {}
-    for kind in [k for k, count in enumerate(counts) if count]:
+    for kind in [k for k, count in enumerate(counts) if count and (kinds is None or k in kinds)]:
         work[kind] -= 1
         after[kind] = shanten(tuple(work))
         work[kind] += 1
