@@ -5,8 +5,9 @@
     python benchmarks/trading_market_making.py --env-kw mode=replay --env-kw actions=grid \
         --rewards pnl trade_completion dsr asymmetric --seeds 0 --steps 300000 --episodes 2000
 
-PPO trains with the tuned recipe (domains/recipes/ppo.appliedrl__MarketMaking-v0.yaml) plus `--set` overrides;
-every policy is then evaluated on the same `--episodes` episodes (common random numbers, seed `--eval-seed`), and
+PPO trains with the tuned recipe (domains/recipes/ppo.appliedrl__MarketMaking-v0.yaml) plus `--set` overrides
+and its best evaluated policy (RUN/best, chosen on the trainer's own evaluation episodes) is benchmarked; every
+policy is evaluated on the same `--episodes` episodes (common random numbers, seed `--eval-seed`), and
 the table gives each one's mean objective with its 95% interval, its ratio to the first baseline (the
 Cartea–Jaimungal optimum in model mode), the mean PnL per episode ("daily" return), its standard deviation and the
 PnL per unit filled (per-trade return); with `--env-kw running_penalty=0 --env-kw terminal_penalty=0` the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import tempfile
 import time
 from datetime import date
 
@@ -26,6 +28,7 @@ import numpy as np
 
 import appliedrl  # noqa: F401
 from appliedrl.agents import PPO, evaluate
+from appliedrl.agents.checkpoint import CHECKPOINT_FILE
 from appliedrl.agents.config import parse_assignments
 from appliedrl.agents.trainer import train
 from appliedrl.domains.trading.market_making import baseline_factories
@@ -46,9 +49,8 @@ def main() -> None:
                                                      "else the recipe's)")
     args = parser.parse_args()
     env_kwargs = parse_assignments(args.env_kw, "--env-kw")
-    quiet = {"eval_freq": 0, "tensorboard": False}  # the benchmark evaluates at the end, on its own episodes
     _, config, budget, _ = resolve(RunSpec(ENV_ID, "ppo", env_kwargs=env_kwargs,
-                                           overrides=quiet | parse_assignments(args.set)))
+                                           overrides={"tensorboard": False} | parse_assignments(args.set)))
     steps = args.steps or budget
     print(f"# {date.today()} {platform.processor() or platform.machine()}, env_kwargs={env_kwargs}, "
           f"episodes={args.episodes}, eval seed={args.eval_seed}")
@@ -66,11 +68,15 @@ def main() -> None:
         for seed in args.seeds:
             start = time.perf_counter()
             agent = PPO(ENV_ID, config, seed, kwargs)
-            train(agent, steps, progress_bar=False)
-            minutes = (time.perf_counter() - start) / 60
-            result = evaluate(agent, ENV_ID, args.episodes, args.eval_seed, eval_kwargs, max_parallel=1000)
+            with tempfile.TemporaryDirectory() as run_dir:
+                summary = train(agent, steps, run_dir=run_dir, progress_bar=False)
+                minutes = (time.perf_counter() - start) / 60
+                final = evaluate(agent, ENV_ID, args.episodes, args.eval_seed, eval_kwargs, max_parallel=1000)
+                best = PPO.load(f"{run_dir}/best/{CHECKPOINT_FILE}") if summary["best_at"] is not None else agent
+            result = evaluate(best, ENV_ID, args.episodes, args.eval_seed, eval_kwargs, max_parallel=1000)
             rows.append((f"ppo {reward} seed {seed}", result, minutes))
-            print(f"{rows[-1][0]}: {result.mean:.4f} after {steps} steps, {minutes:.1f} min", flush=True)
+            print(f"{rows[-1][0]}: {result.mean:.4f} (best, at {summary['best_at']} steps; the final policy after "
+                  f"{steps} steps {final.mean:.4f}), {minutes:.1f} min", flush=True)
 
     reference = rows[0][1]
     print(f"\n| policy | mean objective | 95% CI | std | / {rows[0][0]} | paired difference [95% CI] | "
