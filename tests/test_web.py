@@ -313,6 +313,23 @@ def test_warm_start_begins_partway_along_the_solution_and_is_deterministic():
         gym.make(ENV_ID, warm_start=2)
 
 
+def test_a_growing_warm_start_begins_one_step_before_the_goal_and_reaches_back_every_n_episodes():
+    env = gym.make(ENV_ID, task="book-flight", warm_start=1.0, warm_start_growth=3)
+    oracle = make_baseline("oracle", env)
+    left = []
+    for episode in range(30):
+        obs, info = env.reset(seed=episode)
+        done, length = False, 0
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(oracle.predict(obs, info["action_mask"]))
+            done, length = terminated or truncated, length + 1
+        assert info["is_success"] and length <= min(7, 1 + episode // 3)
+        left.append(length)
+    assert left[:3] == [1, 1, 1] and max(left) == 7  # book-flight's solution takes 7 steps
+    with pytest.raises(ValueError, match="warm_start_growth is a number of episodes"):
+        gym.make(ENV_ID, warm_start_growth=-1)
+
+
 # --- the Chromium backend ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def chromium():
@@ -469,9 +486,10 @@ def test_miniwob_without_its_package_says_what_to_install(monkeypatch):
         gym.make("appliedrl/MiniWoB-v0")
 
 
-def test_qweb_does_not_see_which_words_the_instruction_values_are():
-    """Renaming a value word wherever it appears leaves every Q-value unchanged, even with every word's embedding
-    trained (random here): held-out names and words look like training ones."""
+def test_qweb_does_not_see_which_untrained_words_the_instruction_values_are():
+    """Renaming a never-trained value word (embedding 0, as a held-out one) wherever it appears leaves every
+    Q-value unchanged, with every other word's embedding trained (random here): held-out names and words then
+    look like training ones."""
     import torch
 
     from appliedrl.domains.web.qweb import QWeb
@@ -485,12 +503,64 @@ def test_qweb_does_not_see_which_words_the_instruction_values_are():
     network = QWeb(env.observation_space, env.action_space.n)
     torch.nn.init.normal_(network.words.weight)
     batch = {key: torch.as_tensor(np.asarray(value))[None].float() for key, value in obs.items()}
-    name = int(batch["field_values"][0, 0, 0])
+    name, other = int(batch["field_values"][0, 0, 0]), VOCAB - 7  # another word, never seen on this page
+    with torch.no_grad():
+        network.words.weight[[name, other]] = 0.0
     assert (batch["element_text"] == name).any()
     renamed = {key: value.clone() for key, value in batch.items()}
     for key in ("field_values", "element_text"):
-        renamed[key][renamed[key] == name] = VOCAB - 7  # another word, never seen on this page
+        renamed[key][renamed[key] == name] = other
     with torch.no_grad():
         assert torch.allclose(network(batch), network(renamed), atol=1e-6)
         renamed["field_values"][0, 0, 0] = VOCAB - 9  # the instruction changes, the page does not: it must notice
         assert not torch.allclose(network(batch), network(renamed), atol=1e-6)
+
+
+def test_qweb_reads_a_closed_set_value_the_page_never_shows():
+    """book-flight's criterion (cheapest or shortest) is a value word found nowhere on the page: once its words
+    are trained, flipping it changes the Q-values (with the value slot alone it could not)."""
+    import torch
+
+    from appliedrl.domains.web.qweb import QWeb
+    from appliedrl.envs.web.env import FIELD_TOKENS
+
+    env = gym.make(ENV_ID, task="book-flight")
+    obs, _ = env.reset(seed=0)
+    torch.manual_seed(0)
+    network = QWeb(env.observation_space, env.action_space.n)
+    torch.nn.init.normal_(network.words.weight)
+    batch = {key: torch.as_tensor(np.asarray(value))[None].float() for key, value in obs.items()}
+    criterion = [key for key, _ in env.unwrapped.fields()].index("criterion")
+    flipped = {key: value.clone() for key, value in batch.items()}
+    current = env.unwrapped.fields()[criterion][1]
+    flipped["field_values"][0, criterion] = torch.tensor(
+        tokens("shortest" if current == "cheapest" else "cheapest", FIELD_TOKENS))
+    with torch.no_grad():
+        assert not torch.allclose(network(batch), network(flipped), atol=1e-4)
+
+
+def test_qweb_marks_the_cheapest_and_the_shortest_flight():
+    """The rank features single out, among the results, the booking button of the cheapest flight and the
+    duration of the shortest (the elements whose words differ only in their numbers form a group)."""
+    import torch
+
+    from appliedrl.domains.web.qweb import _extremes
+
+    env = gym.make(ENV_ID, task="book-flight")
+    oracle = make_baseline("oracle", env)
+    obs, _ = env.reset(seed=4)
+    site = env.unwrapped.task.site
+    while site.view != "results":
+        obs = env.step(int(oracle.predict(obs)))[0]
+    elements = env.unwrapped.raw_observation()["dom_elements"]
+    marks = _extremes(torch.as_tensor(obs["element_text"])[None])[0]
+    smallest = [i for i in range(len(elements)) if marks[i, 0]]
+    books = [i for i, el in enumerate(elements) if "book" in el["classes"].split()]
+    durations = [i for i, el in enumerate(elements) if "duration" in el["classes"].split()]
+    prices = [flight[2] for flight in site.flights]
+    minutes = [flight[1] for flight in site.flights]
+    assert books[prices.index(min(prices))] in smallest
+    assert durations[minutes.index(min(minutes))] in smallest
+    assert sum(i in smallest for i in books) == sum(i in smallest for i in durations) == 1
+    largest = [i for i in range(len(elements)) if marks[i, 1]]
+    assert books[prices.index(max(prices))] in largest

@@ -9,7 +9,10 @@ word-overlap features (Jaccard of field values and element text, of field keys a
 whether the element already holds the value), so rare words such as a held-out name still match; learned
 sigmoid gates mix the two. In the deep path, a word of an instruction value is replaced by its field's slot,
 wherever it appears (numbers excepted), and words never trained on embed as 0: held-out values then look like
-training ones. Named in the DQN recipe through the backbone's network hook.
+training ones. A field's value keeps its own words' embeddings beside the slot, so a closed-set value that the
+page never shows (a criterion such as "cheapest") is still read. Each element also knows whether its number is
+the smallest or the largest among elements whose text differs only in the numbers (prices, durations), which
+word embeddings cannot compare. Named in the DQN recipe through the backbone's network hook.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from torch import nn
 from appliedrl.envs.web.env import FLAGS, NUMBERS, TAGS, VOCAB
 
 SHALLOW_FEATURES = 3  # value–text Jaccard, key–attribute Jaccard, the element holds the value
+RANK_FEATURES = 2  # the element's number is its group's smallest, largest (see _extremes)
 
 
 def _mean_embeddings(embedding: nn.Embedding, *ids: torch.Tensor) -> list[torch.Tensor]:
@@ -59,6 +63,20 @@ def _anonymise(ids: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     return torch.where(hit.any(-1), VOCAB + hit.float().argmax(-1).long(), ids)
 
 
+def _extremes(text: torch.Tensor) -> torch.Tensor:
+    """Whether each element's first number is the smallest and the largest of its group [B, E, 2]: the elements
+    whose words, numbers aside, are the same ("Book flight for $ 420", "$ 315", ...); groups of one are neither."""
+    numeric = (text >= 1) & (text <= NUMBERS)
+    has = numeric.any(-1)
+    value = torch.gather(text, -1, numeric.long().argmax(-1, keepdim=True)).squeeze(-1)  # the first number
+    template = text.masked_fill(numeric, -1)
+    group = (template[:, :, None] == template[:, None]).all(-1) & has[:, :, None] & has[:, None, :]  # [B, E, E]
+    shared = group.sum(-1) > 1
+    below = (group & (value[:, None, :] < value[:, :, None])).any(-1)
+    above = (group & (value[:, None, :] > value[:, :, None])).any(-1)
+    return torch.stack([shared & ~below, shared & ~above], -1).float()
+
+
 class QWeb(nn.Module):
     def __init__(self, observation_space: spaces.Dict, out_dim: int, env: Any = None, embedding: int = 32,
                  hidden: int = 64) -> None:
@@ -73,7 +91,7 @@ class QWeb(nn.Module):
         nn.init.zeros_(self.words.weight[:VOCAB])
         self.tags = nn.Embedding(len(TAGS) + 2, embedding, padding_idx=0)
         self.field_encoder = nn.Sequential(nn.Linear(2 * embedding, hidden), nn.Tanh())
-        self.element_encoder = nn.Sequential(nn.Linear(3 * embedding + len(FLAGS), hidden), nn.Tanh())
+        self.element_encoder = nn.Sequential(nn.Linear(3 * embedding + len(FLAGS) + RANK_FEATURES, hidden), nn.Tanh())
         self.attention = nn.Linear(hidden, hidden, bias=False)
         self.lstm = nn.LSTM(2 * hidden, hidden // 2, batch_first=True, bidirectional=True)
         self.field_out = nn.Linear(hidden, hidden)
@@ -89,12 +107,12 @@ class QWeb(nn.Module):
         ids = {key: obs[key].long() for key in ("field_keys", "field_values")}
         ids |= {key: obs[key][:, :present].long() for key in ("element_text", "element_attributes", "element_tag")}
         field_mask, flags = obs["field_mask"] > 0.5, obs["element_flags"][:, :present].float()
-        keys, values, text, attributes = _mean_embeddings(
+        keys, slots, values, text, attributes = _mean_embeddings(
             self.words, ids["field_keys"], _anonymise(ids["field_values"], ids["field_values"]),
-            _anonymise(ids["element_text"], ids["field_values"]), ids["element_attributes"])
-        fields = self.field_encoder(torch.cat([keys, values], -1))
-        elements = self.element_encoder(torch.cat([text, attributes,
-                                                   self.tags(ids["element_tag"]), flags], -1))
+            ids["field_values"], _anonymise(ids["element_text"], ids["field_values"]), ids["element_attributes"])
+        fields = self.field_encoder(torch.cat([keys, slots + values], -1))
+        elements = self.element_encoder(torch.cat([text, attributes, self.tags(ids["element_tag"]), flags,
+                                                   _extremes(ids["element_text"])], -1))
         scores = self.attention(elements) @ fields.transpose(1, 2)  # [B, E, F]
         scores = scores.masked_fill(~field_mask[:, None, :], -1e9)
         weights = torch.softmax(scores, -1) * field_mask[:, None, :].any(-1, keepdim=True)

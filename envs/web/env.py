@@ -7,7 +7,9 @@ is done, −1 when it fails (a wrong button, a wrong page at submit) or times ou
 the potential-based term γΦ(s′) − Φ(s) is added, Φ = the number of goal parts already met (input values,
 checkbox states, the right page) and 0 once the episode has ended; set `gamma` to the agent's. `backend="dom"` runs the page in process, `backend="chromium"` in a real
 browser; the same seed gives the same task on both. `warm_start=p` is the warm-start curriculum: with
-probability p an episode starts after the task's scripted solver has taken a random number of its steps.
+probability p an episode starts after the task's scripted solver has taken a random number of its steps; with
+`warm_start_growth=n` those starts begin one step before the goal and reach one step further back every n episodes
+of this env (Gur et al.'s growing distance).
 """
 
 from __future__ import annotations
@@ -184,7 +186,8 @@ class WebNavEnv(ElementEnv):
 
     def __init__(self, task: str = "click-button", backend: str = "dom", split: str = "train", shaping: bool = False,
                  gamma: float = 0.99, max_elements: int | None = None, max_fields: int = 6,
-                 invalid_action: str = "raise", warm_start: float = 0.0, render_mode: str | None = None) -> None:
+                 invalid_action: str = "raise", warm_start: float = 0.0, warm_start_growth: int = 0,
+                 render_mode: str | None = None) -> None:
         for name, value, valid in (("task", task, TASKS), ("backend", backend, BACKENDS), ("split", split, SPLITS)):
             if value not in valid:
                 raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(valid)}")
@@ -192,8 +195,11 @@ class WebNavEnv(ElementEnv):
             raise ValueError(f"unknown render_mode {render_mode!r}; valid choices: ansi, rgb_array")
         if not 0.0 <= warm_start <= 1.0:
             raise ValueError(f"warm_start is a probability, got {warm_start}")
+        if warm_start_growth < 0:
+            raise ValueError(f"warm_start_growth is a number of episodes (0: no growth), got {warm_start_growth}")
         self.task_name, self.backend, self.split, self.shaping, self.gamma = task, backend, split, shaping, gamma
-        self.warm_start, self.render_mode = warm_start, render_mode
+        self.warm_start, self.warm_start_growth, self.render_mode = warm_start, warm_start_growth, render_mode
+        self.episodes = 0  # reset() calls, the clock of the growing warm start
         self.page: Page | None = None
         self._ended = True  # until the first reset
         self._spaces(MAX_ELEMENTS[task] if max_elements is None else max_elements, max_fields, invalid_action)
@@ -210,6 +216,7 @@ class WebNavEnv(ElementEnv):
             self.page.load(self.task.html)
         self._check_size()
         self.steps, self.history, self.success = 0, [], False
+        self.episodes += 1
         self._mask = self._legal_actions()
         if self.warm_start and self.np_random.random() < self.warm_start:
             self._warm_start()
@@ -224,8 +231,9 @@ class WebNavEnv(ElementEnv):
         return ChromiumPage(page)
 
     def _warm_start(self) -> None:
-        """Let the scripted solver take the first k of its steps, k uniform below the length of its solution
-        (found first on a copy of the task in the in-process DOM)."""
+        """Let the scripted solver take the first k of its steps (its solution is found first on a copy of the task
+        in the in-process DOM): k uniform below the solution's length, or with growth, the steps left uniform
+        from 1 to one more per `warm_start_growth` episodes (at most the whole solution)."""
         from appliedrl.envs.web.oracle import OraclePolicy  # it reads this module's observations
 
         oracle, task, page = OraclePolicy(self), self.task, self.page
@@ -235,7 +243,12 @@ class WebNavEnv(ElementEnv):
             length += 1
         self.task, self.page = task, page
         self._mask = self._legal_actions()
-        for _ in range(int(self.np_random.integers(length))):
+        if self.warm_start_growth:
+            reach = min(length, 1 + (self.episodes - 1) // self.warm_start_growth)
+            taken = length - int(self.np_random.integers(1, reach + 1))
+        else:
+            taken = int(self.np_random.integers(length))
+        for _ in range(taken):
             self._apply(oracle.act(self._observation()))
         self.success = False
 
