@@ -6,7 +6,8 @@ task on held-out instruction values, evaluated in the in-process DOM and in real
 QWeb trains with the dqn recipe (domains/recipes/dqn.appliedrl__WebNav-v0.yaml) on the training split with
 potential-based shaping (γ = the recipe's 0.9), for the per-task budget in PLAN (--steps overrides all); the
 multi-page tasks and click-checkboxes train with the warm-start curriculum (`warm_start=0.5`), book-flight also
-without it and with the growing one (every episode warm-started, one step further back every 100 episodes). Each final policy then runs --episodes held-out episodes (split=test, seeds from TEST_SEED, no
+without it and with the growing one (every episode warm-started, one step further back every 100 episodes).
+Each final policy then runs --episodes held-out episodes (split=test, seeds from TEST_SEED, no
 shaping, so the return is ±1) on the DOM backend and the same seeds on the chromium backend. Success rates come
 with Wilson 95% intervals. Throughput: random legal actions (episodes included) in one process per backend; the
 oracle and throughput jobs queue after the training jobs, so the other core may be busy while they run.
