@@ -10,9 +10,9 @@ growing one (every episode warm-started, one step further back every 100 episode
 and with the uniform one. The policy the recipe's evaluations kept (RUN/best: most successful on 100 training-split
 episodes from the task's start) then runs --episodes held-out episodes (split=test, seeds from TEST_SEED, no
 shaping, so the return is ±1) on the DOM backend and the same seeds on the chromium backend; the final policy on
-the DOM backend too. Success rates come
-with Wilson 95% intervals. Throughput: random legal actions (episodes included) in one process per backend; the
-oracle and throughput jobs queue after the training jobs, so the other core may be busy while they run.
+the DOM backend too. Success rates come with Wilson 95% intervals. Throughput: random legal actions (episodes
+included) for 5 s (DOM) or 10 s (Chromium) in one process per backend; the oracle and throughput jobs queue after
+the training jobs, so measure throughput alone (--skip-training --workers 1) on a quiet machine.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def oracle_and_throughput(task: str, episodes: int) -> dict:
         oracle, _ = load_policy("baseline:oracle", ENV_ID, env_kwargs)
         out[f"oracle_{backend}"] = held_out_success(oracle, env_kwargs, episodes)
         env = gym.make(ENV_ID, **env_kwargs)
-        rng, steps, seconds = np.random.default_rng(0), 0, 1.0 if backend == "dom" else 10.0
+        rng, steps, seconds = np.random.default_rng(0), 0, 5.0 if backend == "dom" else 10.0
         _, info = env.reset(seed=0)
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:

@@ -77,13 +77,6 @@ def _extremes(text: torch.Tensor) -> torch.Tensor:
     return torch.stack([shared & ~below, shared & ~above], -1).float()
 
 
-def _off_page(values: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-    """The value words [B, F, U] that no element's text [B, E, T] shows; the others become padding. A value the
-    page shows is read through its slot; one it does not (a closed-set word such as "cheapest") by its own word."""
-    on_page = (values[:, :, :, None, None] == text[:, None, None]).flatten(-2).any(-1) & (values > 0)
-    return values.masked_fill(on_page, 0)
-
-
 class QWeb(nn.Module):
     def __init__(self, observation_space: spaces.Dict, out_dim: int, env: Any = None, embedding: int = 32,
                  hidden: int = 64) -> None:
@@ -116,8 +109,7 @@ class QWeb(nn.Module):
         field_mask, flags = obs["field_mask"] > 0.5, obs["element_flags"][:, :present].float()
         keys, slots, values, text, attributes = _mean_embeddings(
             self.words, ids["field_keys"], _anonymise(ids["field_values"], ids["field_values"]),
-            _off_page(ids["field_values"], ids["element_text"]), _anonymise(ids["element_text"], ids["field_values"]),
-            ids["element_attributes"])
+            ids["field_values"], _anonymise(ids["element_text"], ids["field_values"]), ids["element_attributes"])
         fields = self.field_encoder(torch.cat([keys, slots + values], -1))
         elements = self.element_encoder(torch.cat([text, attributes, self.tags(ids["element_tag"]), flags,
                                                    _extremes(ids["element_text"])], -1))
