@@ -52,6 +52,9 @@ class PPOConfig(AgentConfig):
     ortho_init: bool = True
     log_std_init: float = 0.0
     optimizer: str = "adam"  # "adam" or "rmsprop" (A2C's)
+    # env steps at the start during which only the critic learns: a policy loaded with init_from (or pre-trained)
+    # is not moved by advantages from a critic that has not yet learnt this run's returns
+    critic_warmup_steps: int = 0
     # pre-training from demonstrations (agents/pretrain.py); train() gets the policy `pretrain_from` names
     pretrain_from: str | None = None  # what is imitated, e.g. "baseline:newsvendor" or a run folder
     pretrain_episodes: int = 100
@@ -66,6 +69,7 @@ class PPOConfig(AgentConfig):
         _check(0 <= self.gamma <= 1 and 0 <= self.gae_lambda <= 1, "gamma and gae_lambda must be in [0, 1]")
         _check(self.learning_rate > 0, "learning_rate must be > 0")
         _check(self.optimizer in ("adam", "rmsprop"), "optimizer must be one of: adam, rmsprop")
+        _check(self.critic_warmup_steps >= 0, "critic_warmup_steps must be >= 0")
         _check(self.clip_range is None or self.clip_range > 0, "clip_range must be > 0 (or null: no clipping)")
         _check(self.clip_range_vf is None or self.clip_range_vf > 0, "clip_range_vf must be > 0 (or null)")
         _check(self.target_kl is None or self.target_kl > 0, "target_kl must be > 0 (or null)")
@@ -192,7 +196,9 @@ class PPO(Agent):
         n = data["obs"].shape[0]
         batch_size = cfg.batch_size or n
         clip, clip_vf = cfg.clip_range, cfg.clip_range_vf
+        actor_learns = self.num_timesteps > cfg.critic_warmup_steps
         stats: list[torch.Tensor] = []
+        kl_reached = False  # target_kl exceeded: no more minibatches in any epoch
         for _ in range(cfg.n_epochs):
             order = torch.randperm(n, device=self.device, generator=self.torch_rng)
             shuffled = {k: v[order] for k, v in data.items()}  # one gather per epoch, then contiguous slices
@@ -206,6 +212,7 @@ class PPO(Agent):
                     approx_kl = ((ratio - 1) - log_ratio).mean()
                     clipfrac = ((ratio - 1).abs() > clip).float().mean() if clip is not None else torch.zeros(())
                 if cfg.target_kl is not None and approx_kl.item() > 1.5 * cfg.target_kl:
+                    kl_reached = True
                     break
                 adv = batch["advantages"]
                 if cfg.normalize_advantage and len(adv) > 1:
@@ -220,9 +227,11 @@ class PPO(Agent):
                     old = batch["values"]
                     value_loss = torch.max(value_loss, (old + (values - old).clamp(-clip_vf, clip_vf) - returns).pow(2))
                 value_loss = value_loss.mean()
-                loss = policy_loss + cfg.vf_coef * value_loss
-                if cfg.ent_coef:
-                    loss = loss - cfg.ent_coef * entropy.mean()
+                loss = cfg.vf_coef * value_loss
+                if actor_learns:
+                    loss = policy_loss + loss
+                    if cfg.ent_coef:
+                        loss = loss - cfg.ent_coef * entropy.mean()
                 grad = self.flat_params.grad
                 grad.zero_()
                 loss.backward()
@@ -231,9 +240,8 @@ class PPO(Agent):
                 self.optimizer.step()
                 stats.append(torch.stack([policy_loss.detach(), value_loss.detach(), entropy.detach().mean(),
                                           approx_kl, clipfrac]))
-            else:
-                continue
-            break  # target_kl reached: stop all epochs
+            if kl_reached:
+                break
         metrics = {}
         if stats:
             means = torch.stack(stats).mean(0).tolist()

@@ -256,3 +256,19 @@ def test_init_from_starts_a_new_run_from_a_saved_policy_and_refuses_a_mismatch(t
         run(RunSpec("CartPole-v1", "ppo", 0, 32, {}, {**settings, "init_from": str(tmp_path / "first"),
                                                        "pretrain_from": "baseline:random"},
                     run_dir=tmp_path / "fifth", progress_bar=False))
+
+
+def test_critic_warmup_trains_only_the_critic_until_its_steps_are_done(tiny_ppo_config):
+    agent = PPO("CartPole-v1", dataclasses.replace(tiny_ppo_config, critic_warmup_steps=64), seed=0)
+    actor = {k: v.clone() for k, v in agent.model.actor.state_dict().items()}
+    critic = {k: v.clone() for k, v in agent.model.critic.state_dict().items()}
+    agent.learn(64, progress_bar=False)  # two rollouts of 32 steps, both within the warm-up
+    assert all(torch.equal(actor[k], v) for k, v in agent.model.actor.state_dict().items())
+    assert not all(torch.equal(critic[k], v) for k, v in agent.model.critic.state_dict().items())
+    agent.learn(96, progress_bar=False)  # the third rollout ends past the warm-up: the actor learns
+    assert not all(torch.equal(actor[k], v) for k, v in agent.model.actor.state_dict().items())
+
+
+def test_a_negative_critic_warmup_is_rejected():
+    with pytest.raises(ConfigError, match="critic_warmup_steps must be >= 0"):
+        make_config(PPOConfig, {"critic_warmup_steps": -1})

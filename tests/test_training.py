@@ -305,6 +305,16 @@ def test_reinforce_is_full_return_single_step_policy_gradient():
     np.testing.assert_allclose(buffer.advantages, returns - buffer.values, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("target_kl, steps", [(None, 2 * 4), (1e-12, 1)])
+def test_target_kl_stops_every_remaining_epoch(tiny_ppo_config, target_kl, steps):
+    # 2 epochs of 4 minibatches; the first minibatch acts with the rollout's own policy (KL 0), every later one
+    # exceeds a tiny target, so the update stops after one optimizer step
+    agent = PPO("CartPole-v1", dataclasses.replace(tiny_ppo_config, target_kl=target_kl), seed=0)
+    agent._collect_rollout()
+    agent._update()
+    assert int(agent.optimizer.state[agent.flat_params]["step"]) == steps
+
+
 def test_ppo_learns_cartpole_quickly():
     config = PPOConfig(n_envs=8, n_steps=128, batch_size=256, n_epochs=4, learning_rate=1e-3, gamma=0.98,
                        gae_lambda=0.8, eval_freq=0, eval_episodes=5, tensorboard=False)
